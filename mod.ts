@@ -1,0 +1,21 @@
+/** mdts entry point: one executable for mdts, mdadm (drop-in) and mdmon (the monitor). */
+import { main } from "./cli/main.ts";
+import { invokedName } from "./cli/personality.ts";
+
+function readCmdline(): string | null {
+  try {
+    return Deno.readTextFileSync("/proc/self/cmdline");
+  } catch {
+    return null;
+  }
+}
+
+if (import.meta.main) {
+  const name = invokedName((k) => Deno.env.get(k), readCmdline, Deno.execPath());
+  const enc = new TextEncoder();
+  const code = await main(name, Deno.args, {
+    out: (t) => Deno.stdout.writeSync(enc.encode(t)),
+    err: (t) => Deno.stderr.writeSync(enc.encode(t)),
+  });
+  Deno.exit(code);
+}
