@@ -1,4 +1,4 @@
-import { assertEquals } from "node:assert/strict";
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { choosePersonality, invokedName } from "../../../cli/personality.ts";
 import { main } from "../../../cli/main.ts";
 
