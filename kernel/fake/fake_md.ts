@@ -1,0 +1,854 @@
+/**
+ * An in-memory md driver behind the MdAttributeStore port: the attribute state machine of
+ * spec md-kernel.md (array_state, sync_action, reshape, member state/slot) and a /proc/mdstat
+ * rendering in the kernel's format. Sync and reshape progress only moves when a test calls
+ * advanceSync(), so tests control time.
+ */
+import { KernelError } from "../errno.ts";
+import type { ArrayState, SyncAction } from "../md/sysfs.ts";
+import { MAX_SECTOR } from "../md/sysfs.ts";
+import type { AttributeWatcher, MdAttributeStore, WatchResult } from "../md/store.ts";
+
+const EINVAL = 22, EBUSY = 16, ENOENT = 2, EEXIST = 17, ENOSPC = 28, ENXIO = 6, EACCES = 13;
+
+interface FakeMember {
+  name: string;
+  dev: string;
+  descriptor: number;
+  slot: number | null;
+  offset: bigint;
+  size: bigint;
+  inSync: boolean;
+  faulty: boolean;
+  blocked: boolean;
+  externalBbl: boolean;
+  writeMostly: boolean;
+  recoveryStart: bigint | "none";
+}
+
+interface FakeArray {
+  devnm: string;
+  metadataVersion: string;
+  level: string;
+  raidDisks: number;
+  /** Old raid_disks while a reshape runs (or is pending before start). */
+  oldRaidDisks: number | null;
+  pendingRaidDisks: number | null;
+  chunk: number;
+  newChunk: number | null;
+  layout: number;
+  newLayout: number | null;
+  componentKiB: bigint;
+  arrayKiB: bigint | "default";
+  running: boolean;
+  state: ArrayState;
+  frozen: boolean;
+  /** The running sync and its per-device position in sectors. */
+  sync: { action: "resync" | "recover" | "check" | "repair" | "reshape"; pos: bigint } | null;
+  syncMin: bigint;
+  syncMax: bigint | "max";
+  suspendLo: bigint;
+  suspendHi: bigint;
+  reshapePosition: bigint | "none";
+  resyncStart: bigint | "none";
+  safeModeMs: number;
+  members: FakeMember[];
+  openers: number;
+}
+
+const REDUNDANT = new Set(["raid1", "raid4", "raid5", "raid6", "raid10"]);
+const LEVELS = new Set(["raid0", "raid1", "raid4", "raid5", "raid6", "raid10", "linear"]);
+
+function err(errno: number, op: string, target: string, hint?: string): KernelError {
+  return new KernelError(errno, op, target, hint);
+}
+
+function parseSectors(value: string, target: string): bigint {
+  const t = value.trim();
+  if (!/^\d+$/.test(t)) throw err(EINVAL, `writing "${t}" to`, target);
+  return BigInt(t);
+}
+
+function newArray(devnm: string): FakeArray {
+  return {
+    devnm,
+    metadataVersion: "none",
+    level: "",
+    raidDisks: 0,
+    oldRaidDisks: null,
+    pendingRaidDisks: null,
+    chunk: 0,
+    newChunk: null,
+    layout: 0,
+    newLayout: null,
+    componentKiB: 0n,
+    arrayKiB: "default",
+    running: false,
+    state: "clear",
+    frozen: false,
+    sync: null,
+    syncMin: 0n,
+    syncMax: "max",
+    suspendLo: 0n,
+    suspendHi: 0n,
+    reshapePosition: "none",
+    resyncStart: 0n,
+    safeModeMs: 0,
+    members: [],
+    openers: 0,
+  };
+}
+
+export class FakeMdStore implements MdAttributeStore {
+  #arrays = new Map<string, FakeArray>();
+  /** Block devices the fake knows: kernel name -> "MAJ:MIN". */
+  #blockDevs = new Map<string, string>();
+  #listeners = new Set<() => void>();
+  #nextMd = 0;
+
+  /** Registers a block device the arrays can use (e.g. "vda" as "254:0"). */
+  addBlockDevice(name: string, majMin: string): void {
+    this.#blockDevs.set(name, majMin);
+  }
+
+  #notify(): void {
+    for (const l of [...this.#listeners]) l();
+  }
+
+  #array(devnm: string, path: string): FakeArray {
+    const a = this.#arrays.get(devnm);
+    if (!a) throw err(ENOENT, "opening", `/sys/block/${devnm}/md/${path}`);
+    return a;
+  }
+
+  #dataDisks(a: FakeArray, raidDisks = a.raidDisks): number {
+    switch (a.level) {
+      case "raid0":
+      case "linear":
+        return raidDisks;
+      case "raid1":
+        return 1;
+      case "raid4":
+      case "raid5":
+        return raidDisks - 1;
+      case "raid6":
+        return raidDisks - 2;
+      case "raid10":
+        return raidDisks / 2;
+      default:
+        return raidDisks;
+    }
+  }
+
+  #degraded(a: FakeArray): number {
+    const working = a.members.filter((m) => m.slot !== null && m.inSync && !m.faulty).length;
+    return Math.max(0, a.raidDisks - working);
+  }
+
+  #derivedState(a: FakeArray): ArrayState {
+    if (a.running) return a.state;
+    return a.members.length === 0 && a.raidDisks === 0 && a.componentKiB === 0n
+      ? "clear"
+      : "inactive";
+  }
+
+  #redundantRunning(a: FakeArray): boolean {
+    return a.running && REDUNDANT.has(a.level);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  read(devnm: string, path: string): Promise<string | null> {
+    const a = this.#arrays.get(devnm);
+    if (!a) return Promise.resolve(null);
+    return Promise.resolve(this.#readSync(a, path));
+  }
+
+  #readSync(a: FakeArray, path: string): string | null {
+    const target = `/sys/block/${a.devnm}/md/${path}`;
+    if (path.startsWith("dev-")) return this.#readMember(a, path);
+    const redundant = this.#redundantRunning(a);
+    switch (path) {
+      case "array_state":
+        return this.#derivedState(a);
+      case "level":
+        return a.level;
+      case "raid_disks":
+        if (a.raidDisks === 0) return "";
+        return a.oldRaidDisks !== null && a.reshapePosition !== "none"
+          ? `${a.raidDisks} (${a.oldRaidDisks})`
+          : String(a.raidDisks);
+      case "chunk_size":
+        return a.newChunk !== null && a.reshapePosition !== "none" && a.newChunk !== a.chunk
+          ? `${a.newChunk} (${a.chunk})`
+          : String(a.chunk);
+      case "layout":
+        return a.newLayout !== null && a.reshapePosition !== "none" && a.newLayout !== a.layout
+          ? `${a.newLayout} (${a.layout})`
+          : String(a.layout);
+      case "component_size":
+        return String(a.componentKiB);
+      case "array_size":
+        return String(a.arrayKiB);
+      case "metadata_version":
+        return a.metadataVersion;
+      case "resync_start":
+        return a.resyncStart === "none" ? "none" : String(a.resyncStart);
+      case "reshape_position":
+        return String(a.reshapePosition);
+      case "reshape_direction":
+        return "forwards";
+      case "safe_mode_delay":
+        return `${Math.floor(a.safeModeMs / 1000)}.${String(a.safeModeMs % 1000).padStart(3, "0")}`;
+      case "max_read_errors":
+        return "20";
+      case "new_dev":
+        throw err(EACCES, "opening", target);
+      case "consistency_policy":
+        if (!a.running) return "unknown";
+        return redundant ? "resync" : "none";
+      case "sync_action":
+        if (!redundant) return null;
+        if (a.frozen) return "frozen";
+        return a.sync === null ? "idle" : a.sync.action;
+      case "sync_completed": {
+        if (!redundant) return null;
+        if (a.sync === null) return "none";
+        return `${a.sync.pos} / ${a.componentKiB * 2n}`;
+      }
+      case "sync_min":
+        return redundant ? String(a.syncMin) : null;
+      case "sync_max":
+        return redundant ? String(a.syncMax) : null;
+      case "suspend_lo":
+        return redundant ? String(a.suspendLo) : null;
+      case "suspend_hi":
+        return redundant ? String(a.suspendHi) : null;
+      case "degraded":
+        return redundant ? String(this.#degraded(a)) : null;
+      default:
+        return null;
+    }
+  }
+
+  #member(a: FakeArray, path: string): { m: FakeMember | undefined; attr: string } {
+    const slash = path.indexOf("/");
+    const name = path.slice(4, slash < 0 ? undefined : slash);
+    return {
+      m: a.members.find((m) => m.name === name),
+      attr: slash < 0 ? "" : path.slice(slash + 1),
+    };
+  }
+
+  #readMember(a: FakeArray, path: string): string | null {
+    const { m, attr } = this.#member(a, path);
+    if (!m) return null;
+    switch (attr) {
+      case "state": {
+        const s: string[] = [];
+        if (m.faulty) s.push("faulty");
+        if (m.inSync) s.push("in_sync");
+        if (m.writeMostly) s.push("write_mostly");
+        if (m.blocked) s.push("blocked");
+        if (!m.faulty && !m.inSync) s.push("spare");
+        if (m.externalBbl) s.push("external_bbl");
+        return s.join(",");
+      }
+      case "slot":
+        return m.slot === null ? "none" : String(m.slot);
+      case "offset":
+      case "new_offset":
+        return String(m.offset);
+      case "size":
+        return String(m.size);
+      case "errors":
+        return "0";
+      case "recovery_start":
+        return m.recoveryStart === "none" ? "none" : String(m.recoveryStart);
+      case "block/dev":
+        return m.dev;
+      default:
+        return null;
+    }
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  write(devnm: string, path: string, value: string): Promise<void> {
+    const a = this.#array(devnm, path);
+    try {
+      this.#writeSync(a, path, value.replace(/\n$/, ""));
+    } finally {
+      this.#notify();
+    }
+    return Promise.resolve();
+  }
+
+  #writeSync(a: FakeArray, path: string, v: string): void {
+    const target = `/sys/block/${a.devnm}/md/${path}`;
+    const op = `writing "${v}" to`;
+    if (path.startsWith("dev-")) return this.#writeMember(a, path, v, target, op);
+    const redundant = this.#redundantRunning(a);
+    switch (path) {
+      case "metadata_version":
+        if (!/^(none|external:.+|\d+\.\d+)$/.test(v)) throw err(EINVAL, op, target);
+        // the external string may change at any time; anything else needs an empty array
+        if (
+          !(a.metadataVersion.startsWith("external:") && v.startsWith("external:")) &&
+          a.members.length > 0
+        ) throw err(EBUSY, op, target);
+        a.metadataVersion = v;
+        return;
+      case "level":
+        if (!LEVELS.has(v)) throw err(EINVAL, op, target);
+        if (a.running && v !== a.level) throw err(EBUSY, op, target, "takeover is not modelled");
+        a.level = v;
+        return;
+      case "raid_disks": {
+        const n = Number(parseSectors(v, target));
+        if (n <= 0) throw err(EINVAL, op, target);
+        if (!a.running) {
+          if (a.reshapePosition !== "none" && a.raidDisks !== 0) a.oldRaidDisks = a.raidDisks;
+          a.raidDisks = n;
+          return;
+        }
+        if (!["raid4", "raid5", "raid6"].includes(a.level)) throw err(EINVAL, op, target);
+        if (
+          (a.state === "clean" || a.state === "active-idle") &&
+          a.metadataVersion.startsWith("external:")
+        ) {
+          // md_allow_write: a clean external array needs user space to mark it active first
+          a.state = "write-pending";
+          throw err(11, op, target);
+        }
+        a.pendingRaidDisks = n;
+        return;
+      }
+      case "chunk_size": {
+        const n = Number(parseSectors(v, target));
+        if (a.running) a.newChunk = n;
+        else a.chunk = n;
+        return;
+      }
+      case "layout": {
+        const n = Number(parseSectors(v, target));
+        if (a.running) a.newLayout = n;
+        else a.layout = n;
+        return;
+      }
+      case "component_size":
+        a.componentKiB = parseSectors(v, target);
+        return;
+      case "array_size":
+        a.arrayKiB = v === "default" ? "default" : parseSectors(v, target);
+        return;
+      case "resync_start":
+        if (a.running && a.sync !== null) throw err(EBUSY, op, target);
+        a.resyncStart = v === "none" || parseSectors(v, target) >= MAX_SECTOR
+          ? "none"
+          : parseSectors(v, target);
+        return;
+      case "reshape_position":
+        if (a.running) throw err(EBUSY, op, target);
+        a.reshapePosition = v === "none" ? "none" : parseSectors(v, target);
+        return;
+      case "safe_mode_delay": {
+        const m = /^(\d+)(?:\.(\d{0,3})\d*)?$/.exec(v.trim());
+        if (!m) throw err(EINVAL, op, target);
+        a.safeModeMs = Number(m[1]) * 1000 + Number((m[2] ?? "").padEnd(3, "0"));
+        return;
+      }
+      case "new_dev":
+        return this.#newDev(a, v, target, op);
+      case "array_state":
+        return this.#setArrayState(a, v, target, op);
+      case "sync_action":
+        if (!redundant) throw err(ENOENT, "opening", target);
+        return this.#setSyncAction(a, v, target, op);
+      case "sync_min":
+        if (!redundant) throw err(ENOENT, "opening", target);
+        a.syncMin = parseSectors(v, target);
+        return;
+      case "sync_max":
+        if (!redundant) throw err(ENOENT, "opening", target);
+        a.syncMax = v === "max" ? "max" : parseSectors(v, target);
+        return;
+      case "suspend_lo":
+      case "suspend_hi": {
+        if (!redundant) throw err(ENOENT, "opening", target);
+        const n = parseSectors(v, target);
+        if (path === "suspend_lo") a.suspendLo = n;
+        else a.suspendHi = n;
+        return;
+      }
+      case "stripe_cache_size":
+        if (!redundant || !["raid4", "raid5", "raid6"].includes(a.level)) {
+          throw err(ENOENT, "opening", target);
+        }
+        parseSectors(v, target);
+        return;
+      default:
+        throw err(ENOENT, "opening", target);
+    }
+  }
+
+  #newDev(a: FakeArray, v: string, target: string, op: string): void {
+    const name = [...this.#blockDevs].find(([, dev]) => dev === v.trim())?.[0];
+    if (!/^\d+:\d+$/.test(v.trim())) throw err(EINVAL, op, target);
+    if (name === undefined) throw err(ENXIO, op, target);
+    if (a.members.some((m) => m.name === name)) throw err(EBUSY, op, target);
+    const used = new Set(a.members.map((m) => m.descriptor));
+    let descriptor = 0;
+    while (used.has(descriptor)) descriptor++;
+    a.members.unshift({
+      name,
+      dev: v.trim(),
+      descriptor,
+      slot: null,
+      offset: 0n,
+      size: 0n,
+      inSync: false,
+      faulty: false,
+      blocked: false,
+      externalBbl: false,
+      writeMostly: false,
+      recoveryStart: 0n,
+    });
+  }
+
+  #writeMember(a: FakeArray, path: string, v: string, target: string, op: string): void {
+    const { m, attr } = this.#member(a, path);
+    if (!m) throw err(ENOENT, "opening", target);
+    const inUse = a.running && m.slot !== null;
+    switch (attr) {
+      case "offset":
+        if (inUse) throw err(EBUSY, op, target);
+        m.offset = parseSectors(v, target);
+        return;
+      case "size":
+        m.size = parseSectors(v, target);
+        return;
+      case "slot": {
+        if (v === "none") {
+          if (inUse && m.inSync && !m.faulty) throw err(EBUSY, op, target);
+          m.slot = null;
+          m.inSync = false;
+          return;
+        }
+        const n = Number(parseSectors(v, target));
+        if (n >= Math.max(a.raidDisks, a.pendingRaidDisks ?? 0)) throw err(ENOSPC, op, target);
+        if (a.members.some((o) => o !== m && o.slot === n)) throw err(EBUSY, op, target);
+        m.slot = n;
+        if (!a.running) {
+          m.inSync = true; // the kernel assumes a device placed in an inactive array works
+          m.faulty = false;
+        } else {
+          m.inSync = false;
+          m.recoveryStart = 0n;
+        }
+        return;
+      }
+      case "state":
+        return this.#memberState(a, m, v, inUse, target, op);
+      case "recovery_start":
+        m.recoveryStart = v === "none" || parseSectors(v, target) >= MAX_SECTOR
+          ? "none"
+          : parseSectors(v, target);
+        if (m.recoveryStart !== "none") m.inSync = false;
+        return;
+      default:
+        throw err(ENOENT, "opening", target);
+    }
+  }
+
+  #memberState(
+    a: FakeArray,
+    m: FakeMember,
+    v: string,
+    inUse: boolean,
+    target: string,
+    op: string,
+  ): void {
+    switch (v) {
+      case "faulty":
+        m.faulty = true;
+        return;
+      case "remove":
+        if (inUse && !m.faulty) throw err(EBUSY, op, target);
+        a.members = a.members.filter((o) => o !== m);
+        return;
+      case "insync":
+      case "+in_sync":
+        m.inSync = true;
+        return;
+      case "-insync":
+      case "-in_sync":
+        m.inSync = false;
+        return;
+      case "blocked":
+        m.blocked = true;
+        return;
+      case "-blocked":
+        m.blocked = false;
+        return;
+      case "external_bbl":
+        m.externalBbl = true;
+        return;
+      case "-external_bbl":
+        m.externalBbl = false;
+        return;
+      case "writemostly":
+        m.writeMostly = true;
+        return;
+      case "-writemostly":
+        m.writeMostly = false;
+        return;
+      case "spare":
+        m.inSync = false;
+        return;
+      default:
+        throw err(EINVAL, op, target);
+    }
+  }
+
+  #setArrayState(a: FakeArray, v: string, target: string, op: string): void {
+    switch (v) {
+      case "clear":
+        if (a.openers > 0) throw err(EBUSY, op, target);
+        this.#arrays.delete(a.devnm);
+        return;
+      case "inactive":
+        if (a.openers > 0) throw err(EBUSY, op, target);
+        a.running = false;
+        a.sync = null;
+        a.frozen = false;
+        return;
+      case "readonly":
+      case "read-auto":
+      case "active":
+      case "clean":
+        if (!a.running) this.#run(a, target, op);
+        if (v === "active" && a.state !== "active") {
+          a.state = "active";
+          this.#maybeStartResync(a);
+        } else if (v === "clean") {
+          if (a.state === "write-pending") throw err(EBUSY, op, target);
+          a.state = a.state === "readonly" ? "readonly" : "clean";
+        } else if (v === "readonly" || v === "read-auto") {
+          a.state = v;
+        }
+        return;
+      case "write-pending":
+      case "active-idle":
+        throw err(EINVAL, op, target);
+      default:
+        throw err(EINVAL, op, target);
+    }
+  }
+
+  #run(a: FakeArray, target: string, op: string): void {
+    if (!LEVELS.has(a.level)) throw err(EINVAL, op, target, "no level set");
+    if (a.raidDisks === 0) throw err(EINVAL, op, target, "raid_disks not set");
+    const placed = a.members.filter((m) => m.slot !== null);
+    if (placed.length === 0) throw err(EINVAL, op, target, "no member has a slot");
+    if (a.componentKiB === 0n) {
+      a.componentKiB = placed.reduce((min, m) => m.size < min ? m.size : min, placed[0].size);
+    }
+    const missing = this.#degraded(a);
+    const tolerated = a.level === "raid0" || a.level === "linear"
+      ? 0
+      : a.level === "raid6"
+      ? 2
+      : a.level === "raid1"
+      ? a.raidDisks - 1
+      : 1;
+    if (missing > tolerated) throw err(5, op, target, `${missing} member(s) missing`);
+    a.running = true;
+    a.state = "readonly";
+    if (REDUNDANT.has(a.level) && a.safeModeMs === 0) a.safeModeMs = 200;
+    if (a.reshapePosition !== "none" && a.oldRaidDisks === null) a.oldRaidDisks = a.raidDisks;
+  }
+
+  #maybeStartResync(a: FakeArray): void {
+    if (!REDUNDANT.has(a.level) || a.frozen || a.sync !== null) return;
+    if (a.reshapePosition !== "none" && a.oldRaidDisks !== null) {
+      a.sync = { action: "reshape", pos: a.reshapePosition / BigInt(this.#dataDisks(a)) };
+    } else if (a.resyncStart !== "none") {
+      a.sync = { action: "resync", pos: a.resyncStart };
+    } else if (a.members.some((m) => m.slot !== null && !m.inSync && !m.faulty)) {
+      a.sync = { action: "recover", pos: 0n };
+    }
+  }
+
+  #setSyncAction(a: FakeArray, v: string, target: string, op: string): void {
+    switch (v as SyncAction) {
+      case "frozen":
+        a.frozen = true;
+        a.sync = null;
+        return;
+      case "idle":
+        if (a.sync?.action === "resync") a.resyncStart = a.sync.pos;
+        a.sync = null;
+        a.frozen = false;
+        if (a.state === "active") this.#maybeStartResync(a);
+        return;
+      case "reshape": {
+        if (a.pendingRaidDisks === null && a.newChunk === null && a.newLayout === null) {
+          throw err(EINVAL, op, target, "nothing to reshape");
+        }
+        a.frozen = false;
+        if (a.pendingRaidDisks !== null) {
+          a.oldRaidDisks = a.raidDisks;
+          a.raidDisks = a.pendingRaidDisks;
+          a.pendingRaidDisks = null;
+        }
+        if (a.reshapePosition === "none") a.reshapePosition = 0n;
+        a.sync = { action: "reshape", pos: 0n };
+        return;
+      }
+      case "resync":
+      case "recover":
+      case "check":
+      case "repair":
+        a.frozen = false;
+        if (a.sync === null) a.sync = { action: v as "resync", pos: 0n };
+        return;
+      default:
+        throw err(EINVAL, op, target);
+    }
+  }
+
+  // ---------------------------------------------------------------- test controls
+
+  /**
+   * Moves the running sync/reshape forward by `sectors` per device (up to sync_max), finishing
+   * it at the end: resync -> resync_start none; recover -> members in sync; reshape -> new
+   * geometry final, reshape_position none.
+   */
+  advanceSync(devnm: string, sectors: bigint): void {
+    const a = this.#array(devnm, "sync_action");
+    if (a.sync === null) return;
+    const total = a.componentKiB * 2n;
+    let limit = total;
+    if (a.syncMax !== "max" && a.syncMax < limit) limit = a.syncMax;
+    const pos = a.sync.pos + sectors > limit ? limit : a.sync.pos + sectors;
+    a.sync.pos = pos;
+    if (a.sync.action === "reshape") {
+      a.reshapePosition = pos * BigInt(this.#dataDisks(a));
+    }
+    if (pos >= total) {
+      switch (a.sync.action) {
+        case "resync":
+          a.resyncStart = "none";
+          break;
+        case "recover":
+          for (const m of a.members) {
+            if (m.slot !== null && !m.faulty) {
+              m.inSync = true;
+              m.recoveryStart = "none";
+            }
+          }
+          break;
+        case "reshape":
+          a.reshapePosition = "none";
+          a.oldRaidDisks = null;
+          if (a.newChunk !== null) a.chunk = a.newChunk;
+          if (a.newLayout !== null) a.layout = a.newLayout;
+          a.newChunk = a.newLayout = null;
+          break;
+      }
+      a.sync = null;
+    }
+    this.#notify();
+  }
+
+  /** A write arrives on the array: clean/read-auto external arrays go write-pending. */
+  writeArrives(devnm: string): void {
+    const a = this.#array(devnm, "array_state");
+    if (!a.running) return;
+    if (a.state === "read-auto" || a.state === "clean" || a.state === "active-idle") {
+      a.state = a.metadataVersion.startsWith("external:") ? "write-pending" : "active";
+    }
+    this.#notify();
+  }
+
+  /** No writes for safe_mode_delay: an active array becomes active-idle. */
+  goIdle(devnm: string): void {
+    const a = this.#array(devnm, "array_state");
+    if (a.running && a.state === "active") a.state = "active-idle";
+    this.#notify();
+  }
+
+  /** Somebody holds /dev/mdX open (stop fails with EBUSY meanwhile). */
+  setOpeners(devnm: string, n: number): void {
+    this.#array(devnm, "array_state").openers = n;
+  }
+
+  // ---------------------------------------------------------------- listing, watching
+
+  memberNames(devnm: string): Promise<string[]> {
+    const a = this.#arrays.get(devnm);
+    return Promise.resolve(a ? a.members.map((m) => m.name).sort() : []);
+  }
+
+  arrays(): Promise<string[]> {
+    return Promise.resolve([...this.#arrays.keys()].sort());
+  }
+
+  createArray(devnm: string): Promise<void> {
+    if (!/^md(\d+|_\w+)$/.test(devnm)) {
+      throw err(EINVAL, `creating md device ${devnm} through`, "new_array");
+    }
+    if (this.#arrays.has(devnm)) {
+      throw err(EEXIST, `creating md device ${devnm} through`, "new_array");
+    }
+    this.#arrays.set(devnm, newArray(devnm));
+    this.#nextMd++;
+    this.#notify();
+    return Promise.resolve();
+  }
+
+  blockDevNumber(name: string): Promise<string | null> {
+    if (this.#arrays.has(name)) {
+      const n = /^md(\d+)$/.exec(name)?.[1];
+      return Promise.resolve(n === undefined ? null : `9:${n}`);
+    }
+    return Promise.resolve(this.#blockDevs.get(name) ?? null);
+  }
+
+  watch(devnm: string, paths: string[]): Promise<AttributeWatcher> {
+    return Promise.resolve(new FakeWatcher(this, devnm, paths));
+  }
+
+  /** @internal for FakeWatcher */
+  readNow(devnm: string, path: string): string | null {
+    const a = this.#arrays.get(devnm);
+    if (!a) return null;
+    try {
+      return this.#readSync(a, path);
+    } catch {
+      return null;
+    }
+  }
+
+  /** @internal for FakeWatcher */
+  listen(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  // ---------------------------------------------------------------- /proc/mdstat
+
+  /** /proc/mdstat as Linux 6.1 prints it for the current state. */
+  mdstat(): string {
+    const lines = ["Personalities : [raid0] [raid1] [raid10] [raid6] [raid5] [raid4] "];
+    const arrays = [...this.#arrays.values()]
+      .filter((a) => a.members.length > 0 || a.running)
+      .sort((x, y) => y.devnm.localeCompare(x.devnm, "en", { numeric: true }));
+    for (const a of arrays) {
+      const devs = a.members.map((m) =>
+        `${m.name}[${m.descriptor}]${m.faulty ? "(F)" : ""}${
+          !a.running || (m.slot === null && !m.faulty) ? "(S)" : ""
+        }`
+      ).join(" ");
+      if (!a.running) {
+        const sum = a.members.reduce((s, m) => s + m.size, 0n);
+        lines.push(`${a.devnm} : inactive ${devs}`);
+        lines.push(`      ${sum} blocks super ${a.metadataVersion}`);
+        lines.push("       ");
+        continue;
+      }
+      const ro = a.state === "readonly"
+        ? " (read-only)"
+        : a.state === "read-auto"
+        ? " (auto-read-only)"
+        : "";
+      lines.push(`${a.devnm} : active${ro} ${a.level} ${devs}`);
+      const size = a.arrayKiB === "default"
+        ? a.componentKiB * BigInt(this.#dataDisks(a))
+        : a.arrayKiB;
+      const status = Array.from(
+        { length: a.raidDisks },
+        (_, slot) => a.members.some((m) => m.slot === slot && m.inSync && !m.faulty) ? "U" : "_",
+      ).join("");
+      const counts = `[${a.raidDisks}/${a.raidDisks - this.#degraded(a)}] [${status}]`;
+      const kib = a.chunk / 1024;
+      let pers = "";
+      if (a.level === "raid0") pers = ` ${kib}k chunks`;
+      else if (a.level === "raid1") pers = ` ${counts}`;
+      else if (a.level === "raid10") {
+        pers = ` ${kib}K chunks ${a.layout & 0xff} near-copies ${counts}`;
+      } else if (a.level === "linear") pers = ` ${kib}k rounding`;
+      else {
+        pers = ` level ${a.level.slice(4)}, ${kib}k chunk, algorithm ${a.layout} ${counts}`;
+      }
+      lines.push(`      ${size} blocks super ${a.metadataVersion}${pers}`);
+      if (a.sync !== null) {
+        const total = a.componentKiB * 2n;
+        const permille = total === 0n ? 0n : (a.sync.pos * 1000n) / total;
+        const bar = Number(permille / 50n);
+        const word = a.sync.action === "recover"
+          ? "recovery"
+          : a.sync.action === "repair"
+          ? "resync"
+          : a.sync.action;
+        lines.push(
+          `      [${"=".repeat(bar)}>${".".repeat(19 - bar)}]  ${word} = ${permille / 10n}.${
+            permille % 10n
+          }% (${a.sync.pos / 2n}/${total / 2n}) finish=0.1min speed=1000K/sec`,
+        );
+      } else if (REDUNDANT.has(a.level) && a.resyncStart !== "none" && a.state !== "active") {
+        lines.push("      \tresync=PENDING");
+      }
+      lines.push("      ");
+    }
+    lines.push("unused devices: <none>");
+    return lines.join("\n") + "\n";
+  }
+}
+
+class FakeWatcher implements AttributeWatcher {
+  #last = new Map<string, string | null>();
+  #closed = false;
+
+  constructor(readonly store: FakeMdStore, readonly devnm: string, readonly paths: string[]) {
+    for (const p of paths) this.#last.set(p, store.readNow(devnm, p));
+  }
+
+  #snapshot(): { changed: string[]; values: Map<string, string | null> } {
+    const values = new Map<string, string | null>();
+    const changed: string[] = [];
+    for (const p of this.paths) {
+      const v = this.store.readNow(this.devnm, p);
+      values.set(p, v);
+      if (v !== this.#last.get(p)) changed.push(p);
+    }
+    return { changed, values };
+  }
+
+  wait(timeoutMs: number): Promise<WatchResult> {
+    const first = this.#snapshot();
+    if (first.changed.length > 0 || this.#closed) {
+      this.#last = new Map(first.values);
+      return Promise.resolve({ timedOut: false, ...first });
+    }
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (timedOut: boolean) => {
+        unlisten();
+        if (timer !== undefined) clearTimeout(timer);
+        const s = this.#snapshot();
+        this.#last = new Map(s.values);
+        resolve({ timedOut, ...s });
+      };
+      const unlisten = this.store.listen(() => {
+        if (this.#snapshot().changed.length > 0) done(false);
+      });
+      if (timeoutMs >= 0) timer = setTimeout(() => done(true), timeoutMs);
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+}
