@@ -54,6 +54,7 @@ interface FakeArray {
   safeModeMs: number;
   members: FakeMember[];
   openers: number;
+  everRun: boolean;
 }
 
 const REDUNDANT = new Set(["raid1", "raid4", "raid5", "raid6", "raid10"]);
@@ -96,6 +97,7 @@ function newArray(devnm: string): FakeArray {
     safeModeMs: 0,
     members: [],
     openers: 0,
+    everRun: false,
   };
 }
 
@@ -201,7 +203,7 @@ export class FakeMdStore implements MdAttributeStore {
       case "safe_mode_delay":
         return `${Math.floor(a.safeModeMs / 1000)}.${String(a.safeModeMs % 1000).padStart(3, "0")}`;
       case "max_read_errors":
-        return "20";
+        return a.everRun ? "20" : "0"; // md sets the default when an array first runs
       case "new_dev":
         throw err(EACCES, "opening", target);
       case "consistency_policy":
@@ -264,7 +266,7 @@ export class FakeMdStore implements MdAttributeStore {
       case "errors":
         return "0";
       case "recovery_start":
-        return m.recoveryStart === "none" ? "none" : String(m.recoveryStart);
+        return m.inSync || m.recoveryStart === "none" ? "none" : String(m.recoveryStart);
       case "block/dev":
         return m.dev;
       default:
@@ -514,8 +516,9 @@ export class FakeMdStore implements MdAttributeStore {
   #setArrayState(a: FakeArray, v: string, target: string, op: string): void {
     switch (v) {
       case "clear":
+        // the md device stays (state clear, configuration dropped), as the captures show
         if (a.openers > 0) throw err(EBUSY, op, target);
-        this.#arrays.delete(a.devnm);
+        this.#arrays.set(a.devnm, newArray(a.devnm));
         return;
       case "inactive":
         if (a.openers > 0) throw err(EBUSY, op, target);
@@ -564,6 +567,7 @@ export class FakeMdStore implements MdAttributeStore {
       : 1;
     if (missing > tolerated) throw err(5, op, target, `${missing} member(s) missing`);
     a.running = true;
+    a.everRun = true;
     a.state = "readonly";
     if (REDUNDANT.has(a.level) && a.safeModeMs === 0) a.safeModeMs = 200;
     if (a.reshapePosition !== "none" && a.oldRaidDisks === null) a.oldRaidDisks = a.raidDisks;
