@@ -107,19 +107,23 @@ export function pwriteExact(fd: number, path: string, offset: bigint, data: Uint
 
 /** BlockReader over real devices (or image files), opened O_DIRECT for every call. */
 export class LinuxBlockReader implements BlockReader {
-  size(device: string): Promise<bigint> {
-    return Promise.resolve(withFd(device, O_RDONLY, (fd) => sizeOfFd(fd, device)));
+  // async so that failures arrive as rejections, like every other BlockReader
+  // deno-lint-ignore require-await
+  async size(device: string): Promise<bigint> {
+    return withFd(device, O_RDONLY, (fd) => sizeOfFd(fd, device));
   }
 
-  logicalSectorSize(device: string): Promise<number> {
-    return Promise.resolve(withFd(device, O_RDONLY, (fd) => logicalSectorSizeOfFd(fd, device)));
+  // deno-lint-ignore require-await
+  async logicalSectorSize(device: string): Promise<number> {
+    return withFd(device, O_RDONLY, (fd) => logicalSectorSizeOfFd(fd, device));
   }
 
-  read(device: string, offset: bigint, length: number): Promise<Uint8Array> {
-    return Promise.resolve(withFd(device, O_RDONLY | O_DIRECT, (fd) => {
+  // deno-lint-ignore require-await
+  async read(device: string, offset: bigint, length: number): Promise<Uint8Array> {
+    return withFd(device, O_RDONLY | O_DIRECT, (fd) => {
       checkAligned(device, offset, length, logicalSectorSizeOfFd(fd, device));
       return preadExact(fd, device, offset, length);
-    }));
+    });
   }
 }
 
@@ -139,17 +143,17 @@ export class LinuxRawBlockWriter implements BlockWriter {
     this.#flags = O_RDWR | O_DIRECT | (options.exclusive ? O_EXCL : 0);
   }
 
-  write(req: WriteRequest): Promise<void> {
+  // deno-lint-ignore require-await
+  async write(req: WriteRequest): Promise<void> {
     withFd(req.device, this.#flags, (fd) => {
       checkAligned(req.device, req.offset, req.data.length, logicalSectorSizeOfFd(fd, req.device));
       pwriteExact(fd, req.device, req.offset, req.data);
     });
-    return Promise.resolve();
   }
 
-  flush(device: string): Promise<void> {
+  // deno-lint-ignore require-await
+  async flush(device: string): Promise<void> {
     withFd(device, O_RDWR, (fd) => sysFdatasync(fd, device));
-    return Promise.resolve();
   }
 }
 
