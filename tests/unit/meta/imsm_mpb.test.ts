@@ -38,6 +38,26 @@ Deno.test("layouts tile their structures exactly", () => {
   for (const l of ALL_LAYOUTS) assert.deepEqual(layoutProblems(l), [], l.structure);
 });
 
+Deno.test("decoded values have the JS type their layout kind promises", () => {
+  const d = allFixtureDisks().find((x) => x.caseName.startsWith("f_raid5_grow_3to4_live"))!;
+  const p = parseDisk(d);
+  const records: [unknown, typeof ALL_LAYOUTS[number]][] = [
+    [p.mpb, ALL_LAYOUTS[0]],
+    [p.mpb.disks[0], ALL_LAYOUTS[1]],
+    [p.mpb.volumes[0], ALL_LAYOUTS[2]],
+    [p.mpb.volumes[0].maps[1], ALL_LAYOUTS[3]],
+    [p.migrationRecord, ALL_LAYOUTS[4]],
+  ];
+  for (const [rec, layout] of records) {
+    for (const f of layout.fields) {
+      const v = (rec as Record<string, unknown>)[f.name];
+      const want = f.kind === "bytes" ? "Uint8Array" : f.kind === "u64" ? "bigint" : "number";
+      const got = v instanceof Uint8Array ? "Uint8Array" : typeof v;
+      assert.equal(got, want, `${layout.structure}.${f.name}`);
+    }
+  }
+});
+
 for (const d of allFixtureDisks()) {
   const name = `${d.caseName}/disk${d.index}`;
 
