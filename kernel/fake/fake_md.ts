@@ -55,6 +55,8 @@ interface FakeArray {
   members: FakeMember[];
   openers: number;
   everRun: boolean;
+  /** Creation order: /proc/mdstat lists the newest md device first. */
+  created: number;
 }
 
 const REDUNDANT = new Set(["raid1", "raid4", "raid5", "raid6", "raid10"]);
@@ -70,7 +72,7 @@ function parseSectors(value: string, target: string): bigint {
   return BigInt(t);
 }
 
-function newArray(devnm: string): FakeArray {
+function newArray(devnm: string, created: number): FakeArray {
   return {
     devnm,
     metadataVersion: "none",
@@ -98,6 +100,7 @@ function newArray(devnm: string): FakeArray {
     members: [],
     openers: 0,
     everRun: false,
+    created,
   };
 }
 
@@ -106,7 +109,7 @@ export class FakeMdStore implements MdAttributeStore {
   /** Block devices the fake knows: kernel name -> "MAJ:MIN". */
   #blockDevs = new Map<string, string>();
   #listeners = new Set<() => void>();
-  #nextMd = 0;
+  #created = 0;
 
   /** Registers a block device the arrays can use (e.g. "vda" as "254:0"). */
   addBlockDevice(name: string, majMin: string): void {
@@ -163,7 +166,11 @@ export class FakeMdStore implements MdAttributeStore {
   read(devnm: string, path: string): Promise<string | null> {
     const a = this.#arrays.get(devnm);
     if (!a) return Promise.resolve(null);
-    return Promise.resolve(this.#readSync(a, path));
+    try {
+      return Promise.resolve(this.#readSync(a, path));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   #readSync(a: FakeArray, path: string): string | null {
@@ -277,13 +284,14 @@ export class FakeMdStore implements MdAttributeStore {
   // ---------------------------------------------------------------- writes
 
   write(devnm: string, path: string, value: string): Promise<void> {
-    const a = this.#array(devnm, path);
     try {
-      this.#writeSync(a, path, value.replace(/\n$/, ""));
+      this.#writeSync(this.#array(devnm, path), path, value.replace(/\n$/, ""));
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
     } finally {
       this.#notify();
     }
-    return Promise.resolve();
   }
 
   #writeSync(a: FakeArray, path: string, v: string): void {
@@ -518,7 +526,7 @@ export class FakeMdStore implements MdAttributeStore {
       case "clear":
         // the md device stays (state clear, configuration dropped), as the captures show
         if (a.openers > 0) throw err(EBUSY, op, target);
-        this.#arrays.set(a.devnm, newArray(a.devnm));
+        this.#arrays.set(a.devnm, newArray(a.devnm, a.created));
         return;
       case "inactive":
         if (a.openers > 0) throw err(EBUSY, op, target);
@@ -706,8 +714,7 @@ export class FakeMdStore implements MdAttributeStore {
     if (this.#arrays.has(devnm)) {
       throw err(EEXIST, `creating md device ${devnm} through`, "new_array");
     }
-    this.#arrays.set(devnm, newArray(devnm));
-    this.#nextMd++;
+    this.#arrays.set(devnm, newArray(devnm, this.#created++));
     this.#notify();
     return Promise.resolve();
   }
@@ -748,7 +755,7 @@ export class FakeMdStore implements MdAttributeStore {
     const lines = ["Personalities : [raid0] [raid1] [raid10] [raid6] [raid5] [raid4] "];
     const arrays = [...this.#arrays.values()]
       .filter((a) => a.members.length > 0 || a.running)
-      .sort((x, y) => y.devnm.localeCompare(x.devnm, "en", { numeric: true }));
+      .sort((x, y) => y.created - x.created);
     for (const a of arrays) {
       const devs = a.members.map((m) =>
         `${m.name}[${m.descriptor}]${m.faulty ? "(F)" : ""}${
