@@ -1,20 +1,18 @@
-/** Entry logic: personality, then the mode. Returns the exit code; mod.ts does the exiting. */
+/** Entry logic: personality, then the grammar, then the mode. Returns the exit code. */
 import { choosePersonality, type Invocation } from "./personality.ts";
 import { versionLine } from "./version.ts";
 import { helpText } from "./help.ts";
+import { formatParseError, formatWarnings, parseMdadm } from "./parse.ts";
+import { type Io, runCommand, type System } from "./run.ts";
 
-export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+export type { Io, System };
 
-export async function main(name: string, argv: string[], io: Io): Promise<number> {
+export async function main(name: string, argv: string[], io: Io, system?: System): Promise<number> {
   const inv: Invocation = choosePersonality(name, argv);
-  return await runPersonality(inv, io);
+  return await runPersonality(inv, io, system);
 }
 
-// deno-lint-ignore require-await
-async function runPersonality(inv: Invocation, io: Io): Promise<number> {
+async function runPersonality(inv: Invocation, io: Io, system?: System): Promise<number> {
   const first = inv.args[0];
   if (first === "--version" || first === "-V") {
     // mdadm and mdmon print their version on stderr; scripts read it there.
@@ -26,10 +24,20 @@ async function runPersonality(inv: Invocation, io: Io): Promise<number> {
     io.out(helpText(inv.personality));
     return 0;
   }
-  if (inv.args.length === 0) {
-    io.err(helpText(inv.personality));
-    return inv.personality === "mdmon" ? 1 : 2;
+  if (inv.personality === "mdmon") {
+    io.err(`mdmon: the monitor is not implemented in mdts yet\n`);
+    return 1;
   }
-  io.err(`${inv.personality}: mode not implemented yet: ${inv.args.join(" ")}\n`);
-  return 1;
+  const prog = inv.personality;
+  const parsed = parseMdadm(inv.args);
+  if (!parsed.ok) {
+    io.err(formatParseError(parsed, prog));
+    return parsed.code;
+  }
+  io.err(formatWarnings(parsed.warnings, prog));
+  if (!system) {
+    io.err(`${prog}: internal error: no system given for ${parsed.command.mode}\n`);
+    return 1;
+  }
+  return await runCommand(parsed.command, inv.personality, system, io);
 }
