@@ -9,6 +9,7 @@ import { ATTRIBUTE, DISK_STATUS } from "../constants.ts";
 import { diskSerial } from "../accessors.ts";
 import { ImsmEditError } from "./errors.ts";
 import { blankDisk, blankSuper, cloneSuper, serialBytes, setTotalBlocks } from "./records.ts";
+import { diskFromDiskUnits, mpbFromDiskUnits } from "./units.ts";
 
 export interface ImsmContainer {
   /** Shared member MPB. Before the first volume its disk table is empty. Units: 512 B. */
@@ -203,7 +204,7 @@ export function containerFromDisks(disks: ParsedMetadata[]): ImsmContainer {
   const populated = disks.filter((d) => d.mpb.volumes.length > 0);
   const spareDisks = disks.filter((d) => d.mpb.volumes.length === 0);
   const chosen = newest(populated.length > 0 ? populated : spareDisks);
-  const mpb = cloneSuper(chosen.mpb);
+  const mpb = mpbFromDiskUnits(chosen.mpb, chosen.sectorSize);
   let buffer = new Uint8Array(0);
   if (populated.length > 0) {
     buffer = new Uint8Array(mpb.mpbSize + chosen.mpbSectorPadding.length);
@@ -218,7 +219,7 @@ export function containerFromDisks(disks: ParsedMetadata[]): ImsmContainer {
     for (const rec of d.mpb.disks) {
       const serial = diskSerial(rec);
       if (inTable.has(serial) || spares.some((x) => diskSerial(x) === serial)) continue;
-      spares.push({ ...structuredClone(rec), status: DISK_STATUS.SPARE });
+      spares.push({ ...diskFromDiskUnits(rec, d.sectorSize), status: DISK_STATUS.SPARE });
     }
   }
   return { mpb, spares, sectorSize: chosen.sectorSize, buffer };

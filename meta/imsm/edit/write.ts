@@ -10,10 +10,11 @@ import { computeMpbChecksum } from "../checksum.ts";
 import { mpbByteLength, serializeMpb } from "../mpb.ts";
 import { cloneContainer, EMPTY_CONTAINER_VERSION, type ImsmContainer } from "./container.ts";
 import { blankSuper } from "./records.ts";
+import { diskToDiskUnits, mpbToDiskUnits } from "./units.ts";
 
 export interface DiskWrite {
   serial: string;
-  /** The model written (header counts and checksum filled in). */
+  /** The model written, in the disk's units (header counts and checksum filled in). */
   mpb: ImsmSuper;
   /** Exactly mpb_size bytes. */
   bytes: Uint8Array;
@@ -34,6 +35,13 @@ export interface PreparedWrite {
 
 /** Fills the derived header fields and the checksum into the model, as a parse would show. */
 function settle(mpb: ImsmSuper): Uint8Array {
+  settleHeader(mpb);
+  const bytes = serializeMpb(mpb);
+  mpb.checkSum = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0x20, true);
+  return bytes;
+}
+
+function settleHeader(mpb: ImsmSuper): void {
   mpb.attributes = mpb.bbmLog.length > 0
     ? (mpb.attributes | ATTRIBUTE.BBM) >>> 0
     : (mpb.attributes & ~ATTRIBUTE.BBM) >>> 0;
@@ -41,23 +49,20 @@ function settle(mpb: ImsmSuper): Uint8Array {
   mpb.numDisks = mpb.disks.length;
   mpb.numRaidDevs = mpb.volumes.length;
   mpb.bbmLogSize = mpb.bbmLog.length;
-  const bytes = serializeMpb(mpb);
-  mpb.checkSum = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0x20, true);
-  return bytes;
 }
 
 /**
  * The standalone record of a free spare: generation 1, one disk (itself, SPARE), no volumes,
  * family = checksum of the record taken with family 0 (so it differs per disk).
  */
-export function spareRecord(disk: ImsmDiskRecord, cacheSize = 0): ImsmSuper {
+export function spareRecord(disk: ImsmDiskRecord, cacheSize = 0, sectorSize = 512): ImsmSuper {
   const rec = blankSuper(EMPTY_CONTAINER_VERSION);
   rec.generationNum = 1;
   rec.attributes = ATTRIBUTE.CHECKSUM_VERIFY;
   if (disk.totalBlocksHi > 0) rec.attributes = (rec.attributes | ATTRIBUTE.TWO_TB_DISK) >>> 0;
   rec.pwrCycleCount = 1;
   rec.cacheSize = cacheSize;
-  rec.disks = [{ ...structuredClone(disk), status: DISK_STATUS.SPARE }];
+  rec.disks = [{ ...diskToDiskUnits(disk, sectorSize), status: DISK_STATUS.SPARE }];
   settle(rec);
   rec.familyNum = computeMpbChecksum(serializeMpb(rec));
   settle(rec);
@@ -79,7 +84,11 @@ export function prepareWrite(c: ImsmContainer): PreparedWrite {
   // a container without volumes has no shared MPB on disk, only spare records
   if (mpb.disks.length > 0) mpb.generationNum = (mpb.generationNum + 1) >>> 0;
   if (mpb.origFamilyNum === 0) mpb.origFamilyNum = mpb.familyNum;
-  const bytes = settle(mpb);
+  settleHeader(mpb);
+  // 4K disks store sizes in 4K units; the checksum is that of the stored form
+  const stored = mpbToDiskUnits(mpb, out.sectorSize);
+  const bytes = settle(stored);
+  mpb.checkSum = stored.checkSum;
   // mdadm overlays the new MPB on its buffer and writes whole sectors of it
   const sectors = Math.ceil(bytes.length / out.sectorSize);
   const buffer = new Uint8Array(Math.max(out.buffer.length, sectors * out.sectorSize));
@@ -91,10 +100,16 @@ export function prepareWrite(c: ImsmContainer): PreparedWrite {
   const writes: DiskWrite[] = [];
   for (const d of mpb.disks) {
     if ((d.status & DISK_STATUS.FAILED) !== 0) continue;
-    writes.push({ serial: diskSerial(d), mpb, bytes, padding, clearMigrationRecord: clear });
+    writes.push({
+      serial: diskSerial(d),
+      mpb: stored,
+      bytes,
+      padding,
+      clearMigrationRecord: clear,
+    });
   }
   for (const d of out.spares) {
-    const rec = spareRecord(d, mpb.cacheSize);
+    const rec = spareRecord(d, mpb.cacheSize, out.sectorSize);
     writes.push({
       serial: diskSerial(d),
       mpb: rec,
