@@ -24,13 +24,14 @@ while read -r file params; do
   insmod "/lib/modules/$file" $params || say "insmod $file failed (continuing)"
 done </modules.list
 
-agent="" chan="" repo="" denodir=""
+agent="" chan="" repo="" denodir="" loose=""
 for word in $(cat /proc/cmdline); do
   case "$word" in
   mdts_agent=*) agent="${word#mdts_agent=}" ;;
   mdts_chan=*) chan="${word#mdts_chan=}" ;;
   mdts_repo=*) repo="${word#mdts_repo=}" ;;
   mdts_deno=*) denodir="${word#mdts_deno=}" ;;
+  mdts_loose=*) loose="${word#mdts_loose=}" ;;
   esac
 done
 [ -n "$agent" ] && [ -n "$chan" ] && [ -n "$repo" ] || die "kernel command line lacks mdts_agent/mdts_chan/mdts_repo"
@@ -40,4 +41,4 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,access=any host /newro
   die "cannot mount the host root over 9p (mount_tag=host); is -virtfs given to qemu?"
 [ -f "/newroot$agent" ] || die "agent script $agent not found on the host root"
 say "modules loaded, host root mounted, starting agent $agent"
-exec chroot /newroot /bin/bash "$agent" "$chan" "$repo" "$denodir"
+exec chroot /newroot /bin/bash "$agent" "$chan" "$repo" "$denodir" "$loose"

@@ -69,7 +69,7 @@ function cachedVersions(): string[] {
   const found: { v: string; t: number }[] = [];
   try {
     for (const e of Deno.readDirSync(cacheDir())) {
-      if (!e.isDirectory || !e.name.startsWith("kernel-") || e.name.endsWith(".tmp")) continue;
+      if (!e.isDirectory || !e.name.startsWith("kernel-") || e.name.includes(".tmp")) continue;
       const dir = `${cacheDir()}/${e.name}`;
       if (!exists(`${dir}/kernel.done`)) continue;
       found.push({
@@ -130,7 +130,8 @@ async function buildKernelDir(version: string, pkg: string, log: (s: string) => 
     if (!whichProgram(tool)) throw new Error(`${tool} is missing. ${KERNEL_HOWTO}`);
   }
   const final = kernelDir(version);
-  const tmp = `${final}.tmp`;
+  // Per-process names: other test processes may build at the same time; the rename decides.
+  const tmp = `${final}.tmp-${Deno.pid}`;
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(`${tmp}/download`, { recursive: true });
   log(`downloading ${pkg}`);
@@ -165,8 +166,12 @@ async function buildKernelDir(version: string, pkg: string, log: (s: string) => 
   await Deno.remove(`${tmp}/download`, { recursive: true });
   await Deno.remove(root, { recursive: true });
   await Deno.writeTextFile(`${tmp}/kernel.done`, `${pkg}\n`);
-  await Deno.remove(final, { recursive: true }).catch(() => {});
-  await Deno.rename(tmp, final);
+  if (exists(`${final}/kernel.done`)) {
+    await Deno.remove(tmp, { recursive: true }); // another process finished first
+  } else {
+    await Deno.remove(final, { recursive: true }).catch(() => {});
+    await Deno.rename(tmp, final);
+  }
   log(`kernel ${version}: ${mods.length} modules kept in ${final}`);
 }
 
@@ -185,7 +190,7 @@ async function buildInitrd(dir: string, log: (s: string) => void) {
     throw new Error(`${BUSYBOX} is missing (package busybox-static). ${KERNEL_HOWTO}`);
   }
   if (!whichProgram("cpio")) throw new Error(`cpio is missing. ${KERNEL_HOWTO}`);
-  const stage = `${dir}/initrd.stage`;
+  const stage = `${dir}/initrd.stage-${Deno.pid}`;
   await Deno.remove(stage, { recursive: true }).catch(() => {});
   for (const d of ["bin", "dev", "proc", "sys", "newroot", "lib/modules"]) {
     await Deno.mkdir(`${stage}/${d}`, { recursive: true });
@@ -209,10 +214,11 @@ async function buildInitrd(dir: string, log: (s: string) => void) {
     `set -o pipefail; cd "$1" && find . -print0 | sort -z | cpio --null -o -H newc -R 0:0 --quiet | gzip -1 >"$2"`,
     "mkinitrd",
     stage,
-    `${dir}/initrd.img.tmp`,
+    `${dir}/initrd.img.tmp-${Deno.pid}`,
   ]);
-  await Deno.rename(`${dir}/initrd.img.tmp`, `${dir}/initrd.img`);
-  await Deno.writeTextFile(`${dir}/initrd.key`, key + "\n");
+  await Deno.rename(`${dir}/initrd.img.tmp-${Deno.pid}`, `${dir}/initrd.img`);
+  await Deno.writeTextFile(`${dir}/initrd.key.tmp-${Deno.pid}`, key + "\n");
+  await Deno.rename(`${dir}/initrd.key.tmp-${Deno.pid}`, `${dir}/initrd.key`);
   await Deno.remove(stage, { recursive: true });
   log(`initramfs built: ${dir}/initrd.img`);
 }
@@ -220,7 +226,10 @@ async function buildInitrd(dir: string, log: (s: string) => void) {
 /** Removes cached kernels other than `keep` (a stale cache is replaced, not accumulated). */
 async function pruneOtherKernels(keep: string, log: (s: string) => void) {
   for (const e of Deno.readDirSync(cacheDir())) {
-    if (e.isDirectory && e.name.startsWith("kernel-") && e.name !== `kernel-${keep}`) {
+    if (
+      e.isDirectory && e.name.startsWith("kernel-") && e.name !== `kernel-${keep}` &&
+      !e.name.includes(".tmp")
+    ) {
       log(`removing stale ${cacheDir()}/${e.name}`);
       await Deno.remove(`${cacheDir()}/${e.name}`, { recursive: true });
     }

@@ -209,6 +209,12 @@ export class Vm {
     await Deno.mkdir(`${chanDir}/jobs`, { recursive: true });
     await Deno.mkdir(`${chanDir}/signals`, { recursive: true });
     const denoDir = Deno.execPath().replace(/\/[^/]*$/, "");
+    // Read-only exports the guest mounts with cache=loose (see agent.sh): the repository and,
+    // when it lives elsewhere, Deno's directory.
+    const loose = [{ tag: "repo", path: this.repo }];
+    if (!denoDir.startsWith(this.repo + "/") && !/\s|,|=/.test(denoDir)) {
+      loose.push({ tag: "denobin", path: denoDir });
+    }
     const append = [
       "console=ttyS0",
       "noiswmd",
@@ -218,6 +224,7 @@ export class Vm {
       `mdts_chan=${chanDir}`,
       `mdts_repo=${this.repo}`,
       ...(/\s/.test(denoDir) ? [] : [`mdts_deno=${denoDir}`]),
+      `mdts_loose=${loose.map((l) => `${l.tag}=${l.path}`).join(",")}`,
       ...(this.#opts.kernelArgs ?? []),
     ].join(" ");
     const args = [
@@ -246,6 +253,12 @@ export class Vm {
       "-virtfs",
       "local,path=/,mount_tag=host,security_model=none,multidevs=remap",
     ];
+    for (const l of loose) {
+      args.push(
+        "-virtfs",
+        `local,path=${l.path},mount_tag=${l.tag},security_model=none,multidevs=remap,readonly=on`,
+      );
+    }
     // cache=unsafe: qemu writes straight into the host page cache, which survives a SIGKILL of qemu,
     // so a power cut loses exactly what the guest had not yet submitted (page cache, in-flight I/O).
     for (const d of this.disks) {
