@@ -365,7 +365,9 @@ export class FakeMdStore implements MdAttributeStore {
       case "safe_mode_delay": {
         const m = /^(\d+)(?:\.(\d{0,3})\d*)?$/.exec(v.trim());
         if (!m) throw err(EINVAL, op, target);
-        a.safeModeMs = Number(m[1]) * 1000 + Number((m[2] ?? "").padEnd(3, "0"));
+        const ms = Number(m[1]) * 1000 + Number((m[2] ?? "").padEnd(3, "0"));
+        // kept in jiffies (HZ=250): 4 ms steps, at least one jiffy when not zero
+        a.safeModeMs = ms === 0 ? 0 : Math.max(1, Math.floor(ms / 4)) * 4;
         return;
       }
       case "new_dev":
@@ -440,6 +442,7 @@ export class FakeMdStore implements MdAttributeStore {
         return;
       case "slot": {
         if (v === "none") {
+          if (m.slot === null && a.running) throw err(EEXIST, op, target);
           if (inUse && m.inSync && !m.faulty) throw err(EBUSY, op, target);
           m.slot = null;
           m.inSync = false;
@@ -482,6 +485,16 @@ export class FakeMdStore implements MdAttributeStore {
     switch (v) {
       case "faulty":
         m.faulty = true;
+        if (a.running && REDUNDANT.has(a.level) && m.slot !== null) {
+          m.inSync = false;
+          m.recoveryStart = 0n;
+          if (a.metadataVersion.startsWith("external:")) {
+            // external metadata: the device stays blocked and writes wait until user space
+            // has recorded the failure (-blocked, then active)
+            m.blocked = true;
+            a.state = "write-pending";
+          }
+        }
         return;
       case "remove":
         if (inUse && !m.faulty) throw err(EBUSY, op, target);
@@ -500,6 +513,8 @@ export class FakeMdStore implements MdAttributeStore {
         return;
       case "-blocked":
         m.blocked = false;
+        // once unblocked, md detaches a failed device from its slot
+        if (m.faulty && a.running) m.slot = null;
         return;
       case "external_bbl":
         m.externalBbl = true;
@@ -524,9 +539,9 @@ export class FakeMdStore implements MdAttributeStore {
   #setArrayState(a: FakeArray, v: string, target: string, op: string): void {
     switch (v) {
       case "clear":
-        // the md device stays (state clear, configuration dropped), as the captures show
+        // a device made through new_array disappears from sysfs once stopped (seen on 6.1)
         if (a.openers > 0) throw err(EBUSY, op, target);
-        this.#arrays.set(a.devnm, newArray(a.devnm, a.created));
+        this.#arrays.delete(a.devnm);
         return;
       case "inactive":
         if (a.openers > 0) throw err(EBUSY, op, target);
@@ -539,8 +554,13 @@ export class FakeMdStore implements MdAttributeStore {
       case "active":
       case "clean":
         if (!a.running) this.#run(a, target, op);
-        if (v === "active" && a.state !== "active") {
-          a.state = "active";
+        if (v === "active") {
+          // md only marks the array dirty when it must: a resync is due, a write is waiting
+          // (write-pending) or writes went on (active-idle); otherwise it stays "clean"
+          const dirty = REDUNDANT.has(a.level) &&
+            (a.resyncStart !== "none" || a.state === "write-pending" || a.state === "active" ||
+              a.state === "active-idle");
+          a.state = dirty ? "active" : "clean";
           this.#maybeStartResync(a);
         } else if (v === "clean") {
           if (a.state === "write-pending") throw err(EBUSY, op, target);
@@ -577,7 +597,8 @@ export class FakeMdStore implements MdAttributeStore {
     a.running = true;
     a.everRun = true;
     a.state = "readonly";
-    if (REDUNDANT.has(a.level) && a.safeModeMs === 0) a.safeModeMs = 200;
+    // md's default safe mode delay: 200 ms + 1 jiffy (HZ=250), read back as 0.204
+    if (REDUNDANT.has(a.level) && a.safeModeMs === 0) a.safeModeMs = 204;
     if (a.reshapePosition !== "none" && a.oldRaidDisks === null) a.oldRaidDisks = a.raidDisks;
   }
 
@@ -754,18 +775,21 @@ export class FakeMdStore implements MdAttributeStore {
   mdstat(): string {
     const lines = ["Personalities : [raid0] [raid1] [raid10] [raid6] [raid5] [raid4] "];
     const arrays = [...this.#arrays.values()]
-      .filter((a) => a.members.length > 0 || a.running)
+      .filter((a) => a.members.length > 0 || a.running || a.raidDisks > 0)
       .sort((x, y) => y.created - x.created);
     for (const a of arrays) {
       const devs = a.members.map((m) =>
-        `${m.name}[${m.descriptor}]${m.faulty ? "(F)" : ""}${
-          !a.running || (m.slot === null && !m.faulty) ? "(S)" : ""
-        }`
+        `${m.name}[${m.descriptor}]${m.faulty ? "(F)" : m.slot === null ? "(S)" : ""}`
       ).join(" ");
+      const sup = a.metadataVersion === "none" ? "non-persistent" : a.metadataVersion;
       if (!a.running) {
         const sum = a.members.reduce((s, m) => s + m.size, 0n);
-        lines.push(`${a.devnm} : inactive ${devs}`);
-        lines.push(`      ${sum} blocks super ${a.metadataVersion}`);
+        if (a.members.length === 0) {
+          lines.push(`${a.devnm} : inactive super ${sup}`);
+        } else {
+          lines.push(`${a.devnm} : inactive ${devs}`);
+          lines.push(`      ${sum} blocks super ${sup}`);
+        }
         lines.push("       ");
         continue;
       }
@@ -793,7 +817,7 @@ export class FakeMdStore implements MdAttributeStore {
       else {
         pers = ` level ${a.level.slice(4)}, ${kib}k chunk, algorithm ${a.layout} ${counts}`;
       }
-      lines.push(`      ${size} blocks super ${a.metadataVersion}${pers}`);
+      lines.push(`      ${size} blocks super ${sup}${pers}`);
       if (a.sync !== null) {
         const total = a.componentKiB * 2n;
         const permille = total === 0n ? 0n : (a.sync.pos * 1000n) / total;

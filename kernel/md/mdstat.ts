@@ -154,6 +154,7 @@ function parseEntry(devnm: string, head: string, rest: string[]): MdstatArray {
     else {
       const member = parseMember(w);
       if (member) a.members.push(member);
+      else if (w === "super") break; // "inactive super X" when the array has no devices yet
       else if (a.level === null && a.members.length === 0 && /^[a-z][a-z0-9]*$/.test(w)) {
         a.level = w;
       }
@@ -161,7 +162,7 @@ function parseEntry(devnm: string, head: string, rest: string[]): MdstatArray {
   }
   const body = rest.join("\n");
   a.blocks = big(/(\d+) blocks\b/.exec(body)?.[1]);
-  a.superVersion = /\bsuper (\S+)/.exec(body)?.[1] ?? null;
+  a.superVersion = /\bsuper (\S+)/.exec(`${head}\n${body}`)?.[1] ?? null;
   a.levelNumber = num(/\blevel (\d+),/.exec(body)?.[1]);
   a.chunkKiB = num(/\b(\d+)[kK] chunks?\b/.exec(body)?.[1]);
   a.algorithm = num(/\balgorithm (\d+)/.exec(body)?.[1]);

@@ -164,16 +164,16 @@ Deno.test("write-pending on a clean external array until active is written", asy
   w.close();
 });
 
-Deno.test("stop: EBUSY while open, then clear (the device stays, configuration dropped)", async () => {
+Deno.test("stop: EBUSY while open, then the md device disappears (as on Linux 6.1)", async () => {
   const k = threeDisks();
   await raid5(k);
   k.md.setOpeners("md126", 1);
   await assert.rejects(() => k.stopArray("md126"), (e) => isErrno(e, "EBUSY"));
   k.md.setOpeners("md126", 0);
   await k.stopArray("md126");
-  assert.equal(await k.array("md126").arrayState(), "clear");
-  assert.equal(await k.md.read("md126", "metadata_version"), "none");
+  assert.equal(await k.array("md126").exists(), false);
   assert.ok(!(await k.mdstatText()).includes("md126"));
+  assert.ok(!(await k.md.arrays()).includes("md126"));
   // container members cannot be removed while a volume uses them; they can after stop
   await k.array("md125").stop();
   await k.md.write("md127", "dev-vda/state", "remove");
