@@ -1,0 +1,284 @@
+/**
+ * The monitor side: for every member array of the container it reads what md shows
+ * (array_state, sync_action, sync_completed, resync_start, each member's state), asks
+ * decide.ts what to do, and does it in order: metadata edits, metadata writes, sysfs writes.
+ * Metadata updates queued by the manager (from the control socket) are applied first, in
+ * the order they arrived. Between passes it sleeps on the watched sysfs files.
+ */
+import type { Kernel } from "../../kernel/interface.ts";
+import type { AttributeWatcher } from "../../kernel/md/store.ts";
+import { type MdArray, parseMetadataVersion } from "../../kernel/md/sysfs.ts";
+import type { ImsmContainer } from "../../meta/imsm/edit/mod.ts";
+import { raidLevel } from "../../meta/imsm/accessors.ts";
+import type { ContainerModel } from "./container_model.ts";
+import { type ArrayView, decideArray, type MemberView, type SysfsWrite } from "./decide.ts";
+
+export type Log = (message: string) => void;
+
+/** A member array the monitor looks after. */
+export interface WatchedArray {
+  devnm: string;
+  /** Subarray index in the container's metadata. */
+  index: number;
+}
+
+/** A queued change of the metadata (from the socket); applied by the monitor, in order. */
+export interface QueuedEdit {
+  what: string;
+  apply: (c: ImsmContainer) => ImsmContainer;
+}
+
+/** Reads the view decide.ts needs of one member array. */
+export async function readArrayView(array: MdArray): Promise<ArrayView> {
+  const members: MemberView[] = [];
+  for (const m of await array.members()) {
+    const state = await m.read("state");
+    if (state === null) continue; // vanished between listing and reading
+    const slotText = await m.read("slot");
+    const rs = await m.read("recovery_start");
+    members.push({
+      name: m.name,
+      slot: slotText === null || slotText.trim() === "none" ? null : Number(slotText),
+      state: state.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+      recoveryStart: rs === null || rs.trim() === "none" ? "none" : BigInt(rs.trim()),
+    });
+  }
+  const version = parseMetadataVersion(await array.metadataVersionText().catch(() => "none"));
+  const exists = await array.exists();
+  if (!exists) {
+    return {
+      arrayState: "clear",
+      syncAction: null,
+      syncCompleted: null,
+      resyncStart: "none",
+      blocked: false,
+      members: [],
+    };
+  }
+  const resync = await array.read("resync_start");
+  return {
+    arrayState: await array.arrayState(),
+    syncAction: await array.syncAction(),
+    syncCompleted: await array.syncCompleted(),
+    resyncStart: resync === null || resync.trim() === "none" ? "none" : BigInt(resync.trim()),
+    blocked: version.kind === "external-member" && version.blocked,
+    members,
+  };
+}
+
+/** Files whose notification wakes the monitor, per array. */
+async function watchPaths(array: MdArray): Promise<string[]> {
+  const paths = ["array_state", "sync_action", "sync_completed", "resync_start"];
+  for (const name of await array.store.memberNames(array.devnm)) paths.push(`dev-${name}/state`);
+  return paths;
+}
+
+export class Monitor {
+  readonly arrays = new Map<string, WatchedArray>();
+  readonly queue: QueuedEdit[] = [];
+  /** Completed passes; pings wait for it to move. */
+  passes = 0;
+  #watchers: AttributeWatcher[] = [];
+  #watchKey = "";
+  #kick: (() => void) | null = null;
+  #kicked = false;
+  /** Passes started; a ping waits for one that starts after it arrived. */
+  #started = 0;
+  #passWaiters: { needs: number; resolve: () => void }[] = [];
+  #pending = new Map<AttributeWatcher, Promise<void>>();
+  #stopping = false;
+  /** Serialises passes with the manager's changes (one JS thread, but many awaits). */
+  lock: Promise<void> = Promise.resolve();
+
+  constructor(readonly kernel: Kernel, readonly model: ContainerModel, readonly log: Log) {}
+
+  /** Runs `fn` when no pass or manager change is in flight. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn);
+    this.lock = run.then(() => {}, () => {});
+    return run;
+  }
+
+  /** Wakes the loop (like mdmon's SIGUSR1 to its monitor thread). */
+  kick(): void {
+    this.#kicked = true;
+    this.#kick?.();
+  }
+
+  /** Resolves once a whole pass has started and finished after this call. */
+  waitForPass(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#passWaiters.push({ needs: this.#started + 1, resolve });
+      this.kick();
+    });
+  }
+
+  /** Applies the queue, then looks at every array once. */
+  pass(): Promise<void> {
+    return this.exclusive(async () => {
+      const number = ++this.#started;
+      while (this.queue.length > 0) {
+        const q = this.queue.shift()!;
+        try {
+          this.model.container = q.apply(this.model.container);
+          this.log(`applied update: ${q.what}`);
+        } catch (e) {
+          this.log(`update refused: ${q.what}: ${(e as Error).message}`);
+        }
+      }
+      for (const a of [...this.arrays.values()]) await this.#passArray(a);
+      if (this.model.changed) await this.#flush();
+      this.passes++;
+      const ready = this.#passWaiters.filter((w) => w.needs <= number);
+      this.#passWaiters = this.#passWaiters.filter((w) => w.needs > number);
+      for (const w of ready) w.resolve();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      if (await this.model.flush()) {
+        this.log(`metadata written (generation ${this.model.container.mpb.generationNum >>> 0})`);
+      }
+    } catch (e) {
+      this.log(`metadata write failed: ${(e as Error).message}`);
+      throw e;
+    }
+  }
+
+  async #passArray(a: WatchedArray): Promise<void> {
+    const array = this.kernel.array(a.devnm);
+    const vol = this.model.container.mpb.volumes[a.index];
+    if (!vol) {
+      this.arrays.delete(a.devnm);
+      return;
+    }
+    let view: ArrayView;
+    try {
+      view = await readArrayView(array);
+    } catch (e) {
+      this.log(`${a.devnm}: cannot read its state: ${(e as Error).message}`);
+      return;
+    }
+    const decision = decideArray(
+      this.model.container,
+      a.index,
+      view,
+      (name) => this.model.serialOf(name),
+    );
+    for (const step of decision.steps) {
+      if (step.kind === "edit") {
+        const before = this.model.container;
+        const after = step.edit(before);
+        if (after !== before) {
+          this.model.container = after;
+          if (this.model.changed) this.log(`${a.devnm}: ${step.why}`);
+        }
+      } else if (step.kind === "flush") {
+        await this.#flush();
+      } else {
+        const ok = await this.#write(array, step.write);
+        if (!ok && step.required) break;
+      }
+    }
+    if (decision.drop) {
+      this.log(`${a.devnm}: stopped, no longer monitored`);
+      this.arrays.delete(a.devnm);
+    }
+  }
+
+  async #write(array: MdArray, w: SysfsWrite): Promise<boolean> {
+    try {
+      if (w.kind === "array-state") await array.setArrayState(w.value);
+      else await array.member(w.member).setState(w.value);
+      this.log(`${array.devnm}: ${describe(w)}`);
+      return true;
+    } catch (e) {
+      this.log(`${array.devnm}: ${describe(w)} refused: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  /** Whether a subarray is one the monitor looks after (raid0 has nothing to record). */
+  static monitored(c: ImsmContainer, index: number): boolean {
+    const vol = c.mpb.volumes[index];
+    return vol !== undefined && raidLevel(vol.maps[0]) !== 0;
+  }
+
+  async #rewatch(): Promise<void> {
+    const key: string[] = [];
+    const specs: { array: MdArray; paths: string[] }[] = [];
+    for (const a of this.arrays.values()) {
+      const array = this.kernel.array(a.devnm);
+      const paths = await watchPaths(array);
+      key.push(`${a.devnm}:${paths.join(",")}`);
+      specs.push({ array, paths });
+    }
+    const k = key.join(";");
+    if (k === this.#watchKey && this.#watchers.length === specs.length) return;
+    for (const w of this.#watchers) w.close();
+    this.#watchers = [];
+    this.#pending.clear();
+    for (const s of specs) {
+      try {
+        this.#watchers.push(await s.array.watch(s.paths));
+      } catch (e) {
+        this.log(`${s.array.devnm}: cannot watch: ${(e as Error).message}`);
+      }
+    }
+    this.#watchKey = k;
+  }
+
+  /** Sleeps until a watched file changes, a kick, or `timeoutMs`. */
+  async #sleep(timeoutMs: number): Promise<void> {
+    if (this.#kicked) {
+      this.#kicked = false;
+      return;
+    }
+    await this.#rewatch();
+    const kicked = new Promise<void>((resolve) => (this.#kick = resolve));
+    // one poll in flight per watcher: a kick leaves it running and the next sleep reuses it
+    for (const w of this.#watchers) {
+      if (this.#pending.has(w)) continue;
+      const p = w.wait(timeoutMs).then(() => {}, () => {}).finally(() => this.#pending.delete(w));
+      this.#pending.set(w, p);
+    }
+    const waits = this.#watchers.map((w) => this.#pending.get(w)!);
+    const timer = new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      kicked.then(() => clearTimeout(t));
+    });
+    await Promise.race([kicked, timer, ...waits]);
+    this.#kick = null;
+    this.#kicked = false;
+  }
+
+  /**
+   * The loop: pass, sleep, pass... until stop(). `idleMs` bounds each sleep so that a
+   * missed notification costs at most that long.
+   */
+  async run(idleMs = 1000): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        await this.pass();
+      } catch (e) {
+        this.log(`monitor pass failed: ${(e as Error).message}`);
+      }
+      if (this.#stopping) break;
+      await this.#sleep(idleMs);
+    }
+    for (const w of this.#watchers) w.close();
+    this.#watchers = [];
+  }
+
+  stop(): void {
+    this.#stopping = true;
+    this.kick();
+  }
+}
+
+function describe(w: SysfsWrite): string {
+  return w.kind === "array-state"
+    ? `array_state <- ${w.value}`
+    : `dev-${w.member}/state <- ${w.value}`;
+}

@@ -1,0 +1,161 @@
+/**
+ * Metadata updates received over the control socket, turned into edits of the container
+ * (mdmon's process_update side). Each returns a new container or throws an ImsmEditError-like
+ * Error naming what is wrong; the monitor applies them in arrival order.
+ */
+import type { ImsmVolume } from "../../meta/imsm/model.ts";
+import { DISK_STATUS, VOLUME_NAME_LENGTH } from "../../meta/imsm/constants.ts";
+import { cString, diskSerial, isGeneralMigration, volumeName } from "../../meta/imsm/accessors.ts";
+import { parseMpb, serializeMpb, volumeRecordSize } from "../../meta/imsm/mpb.ts";
+import {
+  beginMigration,
+  cloneContainer,
+  type ImsmContainer,
+  updateVersionInfo,
+} from "../../meta/imsm/edit/mod.ts";
+import { cloneSuper, serialBytes, setCurrMigrUnit } from "../../meta/imsm/edit/records.ts";
+import type { MetadataUpdate } from "./protocol.ts";
+
+/** Kernel "MAJ:MIN" of a dev_t packed into an int the way glibc's makedev packs it. */
+export function devOfPacked(packed: number): string {
+  const v = packed >>> 0;
+  const major = (v >>> 8) & 0xfff;
+  const minor = (v & 0xff) | ((v >>> 12) & 0xfff00);
+  return `${major}:${minor}`;
+}
+
+/** Resolves a disk by "MAJ:MIN" to its IMSM serial (the container's disks). */
+export type SerialOfDev = (majMin: string) => string | null;
+
+function volumeFromRecord(c: ImsmContainer, record: Uint8Array): ImsmVolume {
+  // decode the record with the MPB parser: our table followed by the new record
+  const base = cloneSuper(c.mpb);
+  base.bbmLog = new Uint8Array(0);
+  base.unparsedTail = new Uint8Array(0);
+  const head = serializeMpb(base);
+  const bytes = new Uint8Array(head.length + record.length);
+  bytes.set(head);
+  bytes.set(record, head.length);
+  const v = new DataView(bytes.buffer);
+  v.setUint32(0x24, bytes.length, true);
+  bytes[0x39] = base.volumes.length + 1;
+  v.setUint32(0x48, 0, true);
+  const parsed = parseMpb(bytes, { device: "create_array update", allowBadChecksum: true });
+  const vol = parsed.mpb.volumes[parsed.mpb.volumes.length - 1];
+  if (!vol) throw new Error("create_array update: the volume record did not decode");
+  return vol;
+}
+
+function createArray(
+  c: ImsmContainer,
+  u: Extract<MetadataUpdate, { type: "create_array" }>,
+): ImsmContainer {
+  if (u.subarray !== c.mpb.volumes.length) {
+    throw new Error(
+      `create_array update for subarray ${u.subarray}, but the container has ` +
+        `${c.mpb.volumes.length} volume(s): updates arrived out of order or were lost`,
+    );
+  }
+  const vol = volumeFromRecord(c, u.volume);
+  const size = volumeRecordSize(vol);
+  const out = cloneContainer(c);
+  const map = vol.maps[0];
+  // mdadm appends one 16-byte serial per member after the record; ours may omit it
+  const serialsAt = size;
+  const withSerials = u.volume.length >= serialsAt + 16 * map.numMembers;
+  for (let i = 0; i < map.numMembers; i++) {
+    let index = map.ord[i] & 0x00ffffff;
+    if (withSerials) {
+      const raw = u.volume.subarray(serialsAt + 16 * i, serialsAt + 16 * (i + 1));
+      const serial = cString(raw, 16);
+      index = out.mpb.disks.findIndex((d) => diskSerial(d) === serial);
+      if (index < 0) {
+        const s = out.spares.findIndex((d) => diskSerial(d) === serial);
+        if (s < 0) {
+          throw new Error(`create_array update names disk ${serial}, not in the container`);
+        }
+        const rec = out.spares.splice(s, 1)[0];
+        index = out.mpb.disks.length;
+        out.mpb.disks.push(rec);
+      }
+      map.ord[i] = ((map.ord[i] & ~0x00ffffff) | index) >>> 0;
+    }
+    const disk = out.mpb.disks[index];
+    if (!disk) throw new Error(`create_array update: slot ${i} names disk index ${index}, unknown`);
+    disk.status = ((disk.status | DISK_STATUS.CONFIGURED) & ~DISK_STATUS.SPARE) >>> 0;
+  }
+  out.mpb.volumes.push(vol);
+  out.mpb.numRaidDevsCreated = (out.mpb.numRaidDevsCreated + 1) & 0xffff;
+  updateVersionInfo(out.mpb);
+  return out;
+}
+
+/** Applies one update; `serialOfDev` resolves disks named by device number. */
+export function applyUpdate(
+  c: ImsmContainer,
+  u: MetadataUpdate,
+  serialOfDev: SerialOfDev,
+): ImsmContainer {
+  switch (u.type) {
+    case "general_migration_checkpoint": {
+      const out = cloneContainer(c);
+      let any = false;
+      for (const v of out.mpb.volumes) {
+        if (isGeneralMigration(v)) {
+          setCurrMigrUnit(v, Number(u.unit));
+          any = true;
+        }
+      }
+      if (!any) throw new Error("checkpoint update, but no volume is in a general migration");
+      return out;
+    }
+    case "rename_array": {
+      const out = cloneContainer(c);
+      const v = out.mpb.volumes[u.subarray];
+      if (!v) throw new Error(`rename_array update: no subarray ${u.subarray}`);
+      const bytes = new Uint8Array(VOLUME_NAME_LENGTH);
+      bytes.set(serialBytes(u.name).subarray(0, VOLUME_NAME_LENGTH));
+      v.volume = bytes;
+      return out;
+    }
+    case "create_array":
+      return createArray(c, u);
+    case "reshape_container_disks": {
+      const serials = u.newDisks.map((packed) => {
+        const dev = devOfPacked(packed);
+        const s = serialOfDev(dev);
+        if (s === null) throw new Error(`reshape update names device ${dev}, not in the container`);
+        return s;
+      });
+      return beginMigration(c, 0, { kind: "grow-disks", newDisks: serials });
+    }
+    case "add_remove_disk":
+      // only a nudge: the manager re-reads the container's disks
+      return c;
+    default:
+      throw new Error(
+        `update ${u.type === "other" ? `type ${u.code}` : u.type} is not supported by mdts's ` +
+          `monitor; the change was not recorded`,
+      );
+  }
+}
+
+/** A short description for logs. */
+export function describeUpdate(u: MetadataUpdate, c?: ImsmContainer): string {
+  switch (u.type) {
+    case "general_migration_checkpoint":
+      return `checkpoint at migration unit ${u.unit}`;
+    case "create_array":
+      return `create subarray ${u.subarray}`;
+    case "rename_array":
+      return `rename subarray ${u.subarray}${
+        c?.mpb.volumes[u.subarray] ? ` (${volumeName(c.mpb.volumes[u.subarray])})` : ""
+      } to ${u.name}`;
+    case "reshape_container_disks":
+      return `grow container ${u.oldRaidDisks} -> ${u.newRaidDisks} disks`;
+    case "other":
+      return `update type ${u.code}`;
+    default:
+      return u.type;
+  }
+}
