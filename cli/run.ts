@@ -6,6 +6,14 @@ import type { Command } from "./command.ts";
 import type { Personality } from "./personality.ts";
 import type { Kernel } from "../kernel/interface.ts";
 import { runExamine } from "./examine.ts";
+import type { Host } from "../core/lifecycle/host.ts";
+import { runCreate } from "./create.ts";
+import { runAssemble } from "./assemble.ts";
+import { runIncremental } from "./incremental.ts";
+import { runStop } from "./stop.ts";
+import { runDetail } from "./detail.ts";
+import { runZero } from "./zero.ts";
+import { runWait } from "./wait.ts";
 
 export interface Io {
   out: (text: string) => void;
@@ -16,6 +24,8 @@ export interface System {
   /** The kernel, created on first use (FFI and sysfs are not touched for --help). */
   kernel(): Kernel;
   env(key: string): string | undefined;
+  /** /dev/md links, the map file, the monitor process; LinuxHost when absent. */
+  host?(): Host;
 }
 
 export async function runCommand(
@@ -28,6 +38,27 @@ export async function runCommand(
   switch (cmd.mode) {
     case "examine":
       return await runExamine(cmd, prog, system, io);
+    case "create":
+      return await runCreate(cmd, prog, system, io);
+    case "assemble":
+      return await runAssemble(cmd, prog, system, io);
+    case "incremental":
+      return await runIncremental(cmd, prog, system, io);
+    case "stop":
+      return await runStop(cmd, prog, system, io);
+    case "detail":
+      return await runDetail(cmd, prog, system, io);
+    case "zero-superblock":
+      return await runZero(cmd, prog, system, io);
+    case "wait":
+      return await runWait(cmd, prog, system, io);
+    case "misc-sequence": {
+      let status = 0;
+      for (const step of cmd.steps) {
+        status = Math.max(status, await runCommand(step, personality, system, io));
+      }
+      return status;
+    }
     default:
       io.err(`${prog}: ${describeMode(cmd)} is not implemented in mdts yet\n`);
       return 1;

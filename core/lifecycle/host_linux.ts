@@ -1,0 +1,247 @@
+/**
+ * The Host port on Linux. It lives here rather than in kernel/ because kernel/ belongs to
+ * another engineer today; it only touches /dev/md, /run/mdadm, the uevent file and the
+ * monitor process, and opens devices through kernel/libc.ts for the O_EXCL probe.
+ */
+import { isErrno } from "../../kernel/errno.ts";
+import { O_CLOEXEC, O_EXCL, O_RDONLY, sysClose, sysOpen } from "../../kernel/libc.ts";
+import type { ExclusiveProbe, Host, MonitorConnection } from "./host.ts";
+
+export interface LinuxHostOptions {
+  runDir?: string;
+  devDir?: string;
+  sysRoot?: string;
+  env?: (key: string) => string | undefined;
+}
+
+export class LinuxHost implements Host {
+  #run: string;
+  #dev: string;
+  #sys: string;
+  #env: (key: string) => string | undefined;
+
+  constructor(o: LinuxHostOptions = {}) {
+    this.#run = o.runDir ?? "/run/mdadm";
+    this.#dev = o.devDir ?? "/dev";
+    this.#sys = o.sysRoot ?? "/sys";
+    this.#env = o.env ?? ((k) => Deno.env.get(k));
+  }
+
+  env(key: string): string | undefined {
+    return this.#env(key);
+  }
+
+  // deno-lint-ignore require-await
+  async probeExclusive(device: string): Promise<ExclusiveProbe> {
+    try {
+      sysClose(sysOpen(device, O_RDONLY | O_EXCL | O_CLOEXEC), device);
+      return { kind: "free" };
+    } catch (e) {
+      if (isErrno(e, "EBUSY")) return { kind: "busy" };
+      if (isErrno(e, "ENOENT") || isErrno(e, "ENXIO") || isErrno(e, "ENODEV")) {
+        return { kind: "missing" };
+      }
+      return { kind: "error", message: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  async realPath(path: string): Promise<string | null> {
+    try {
+      return await Deno.realPath(path);
+    } catch {
+      return null;
+    }
+  }
+
+  async readLink(path: string): Promise<string | null> {
+    try {
+      return await Deno.readLink(path);
+    } catch {
+      return null;
+    }
+  }
+
+  async makeMdLink(name: string, target: string): Promise<void> {
+    const dir = `${this.#dev}/md`;
+    await Deno.mkdir(dir, { recursive: true, mode: 0o770 });
+    const link = `${dir}/${name}`;
+    const now = await this.readLink(link);
+    if (now === target) return;
+    if (now !== null) await Deno.remove(link).catch(() => {});
+    try {
+      await Deno.symlink(target, link);
+    } catch (e) {
+      // udev may have made the same link in the meantime
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+  }
+
+  async removeMdLink(name: string, target: string): Promise<void> {
+    const link = `${this.#dev}/md/${name}`;
+    if ((await this.readLink(link)) === target) await Deno.remove(link).catch(() => {});
+  }
+
+  async lockMap(): Promise<() => Promise<void>> {
+    await Deno.mkdir(this.#run, { recursive: true, mode: 0o755 });
+    const path = `${this.#run}/map.lock`;
+    for (;;) {
+      const f = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+      await f.lock(true);
+      // the previous owner unlinks before closing: a lock on an unlinked file is worthless
+      const st = await f.stat();
+      if (st.nlink === 0) {
+        f.close();
+        continue;
+      }
+      return async () => {
+        await Deno.remove(path).catch(() => {});
+        f.close();
+      };
+    }
+  }
+
+  async readMap(): Promise<string | null> {
+    return await this.readTextFile(`${this.#run}/map`);
+  }
+
+  async writeMap(text: string): Promise<void> {
+    await Deno.mkdir(this.#run, { recursive: true, mode: 0o755 });
+    const tmp = `${this.#run}/map.new`;
+    await Deno.writeTextFile(tmp, text, { mode: 0o600 });
+    await Deno.rename(tmp, `${this.#run}/map`);
+  }
+
+  async readTextFile(path: string): Promise<string | null> {
+    try {
+      return await Deno.readTextFile(path);
+    } catch {
+      return null;
+    }
+  }
+
+  async uevent(devnm: string, action: string): Promise<void> {
+    try {
+      await Deno.writeTextFile(`${this.#sys}/block/${devnm}/uevent`, action);
+    } catch {
+      // no uevent file (device gone): nothing for udev to redo
+    }
+  }
+
+  async monitorRunning(container: string): Promise<boolean> {
+    const pid = (await this.readTextFile(`${this.#run}/${container}.pid`))?.trim();
+    if (!pid || !/^\d+$/.test(pid)) return false;
+    try {
+      await Deno.stat(`/proc/${pid}`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async startMonitor(container: string): Promise<string | null> {
+    const argv = monitorCommand(container, this.#env);
+    let status: Deno.CommandStatus;
+    try {
+      status = await new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: "null",
+        stdout: "null",
+        stderr: "inherit",
+      }).spawn().status;
+    } catch (e) {
+      return `cannot run ${argv.join(" ")}: ${e instanceof Error ? e.message : e}`;
+    }
+    if (!status.success) return `${argv.join(" ")} exited with status ${status.code}`;
+    // the launcher returns once the monitor is ready; give its pid file a moment to appear
+    for (let i = 0; i < 50; i++) {
+      if (await this.monitorRunning(container)) return null;
+      await this.sleep(100);
+    }
+    return `${argv.join(" ")} did not leave ${this.#run}/${container}.pid within 5 s`;
+  }
+
+  async monitorSocket(container: string): Promise<MonitorConnection | null> {
+    const path = `${this.#run}/${container}.sock`;
+    let conn: Deno.UnixConn;
+    try {
+      conn = await Deno.connect({ transport: "unix", path });
+    } catch {
+      return null;
+    }
+    return new UnixMonitorConnection(conn);
+  }
+
+  async settle(): Promise<void> {
+    try {
+      await new Deno.Command("udevadm", {
+        args: ["settle", "--timeout=10"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+    } catch {
+      // no udev: nothing to wait for
+    }
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+  }
+}
+
+/**
+ * How the monitor is started, as mdadm 4.2 starts mdmon: this executable in its mdmon mode
+ * (`<exe> mdmon mdX`), or MDTS_MDMON (e.g. /sbin/mdmon) when set.
+ */
+export function monitorCommand(
+  container: string,
+  env: (key: string) => string | undefined,
+  execPath = Deno.execPath(),
+  mainModule = Deno.mainModule,
+): string[] {
+  const override = env("MDTS_MDMON");
+  if (override) return [...override.split(/\s+/).filter(Boolean), container];
+  const base = execPath.slice(execPath.lastIndexOf("/") + 1);
+  if (base === "deno" && mainModule.startsWith("file://")) {
+    return [execPath, "run", "-A", new URL(mainModule).pathname, "mdmon", container];
+  }
+  return [execPath, "mdmon", container];
+}
+
+class UnixMonitorConnection implements MonitorConnection {
+  #buffered = new Uint8Array(0);
+  constructor(readonly conn: Deno.UnixConn) {}
+
+  async send(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.length) done += await this.conn.write(bytes.subarray(done));
+  }
+
+  async receive(n: number, timeoutMs: number): Promise<Uint8Array | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#buffered.length < n) {
+      const buf = new Uint8Array(4096);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<null>((r) => {
+        timer = setTimeout(() => r(null), Math.max(0, deadline - Date.now()));
+      });
+      const got = await Promise.race([this.conn.read(buf), timeout]);
+      clearTimeout(timer);
+      if (got === null) return null;
+      const joined = new Uint8Array(this.#buffered.length + got);
+      joined.set(this.#buffered);
+      joined.set(buf.subarray(0, got), this.#buffered.length);
+      this.#buffered = joined;
+    }
+    const out = this.#buffered.slice(0, n);
+    this.#buffered = this.#buffered.slice(n);
+    return out;
+  }
+
+  close(): void {
+    try {
+      this.conn.close();
+    } catch {
+      // already closed by the peer
+    }
+  }
+}

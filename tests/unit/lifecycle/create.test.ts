@@ -1,0 +1,176 @@
+/**
+ * --create over the FakeKernel: the sysfs writes come in mdadm 4.2's order (traces 01/02), the
+ * metadata written is what the real mdadm wrote in the fixtures, and refusals write nothing.
+ */
+import assert from "node:assert/strict";
+import { FakeKernel } from "../../../kernel/fake/fake_kernel.ts";
+import { create } from "../../../core/lifecycle/create.ts";
+import { LifecycleError } from "../../../core/lifecycle/errors.ts";
+import { examineDevices } from "../../../core/examine.ts";
+import { volumeSlotOrder } from "../../../core/lifecycle/names.ts";
+import { FakeHost, recordSysfs } from "./fake_host.ts";
+
+const MiB = 1024 * 1024;
+
+function setup(n = 3, sizeMiB = 64) {
+  const names = ["vda", "vdb", "vdc", "vdd"].slice(0, n);
+  const kernel = new FakeKernel(names.map((name) => ({ name, sizeBytes: sizeMiB * MiB })));
+  const host = new FakeHost(kernel);
+  return { kernel, host, names, disks: names.map((x) => `/dev/${x}`) };
+}
+
+const base = { run: true, force: false, assumeClean: false };
+
+Deno.test("create container: sysfs sequence of trace 01 and a map entry with zero UUID", async () => {
+  const { kernel, host, disks } = setup();
+  const log = recordSysfs(kernel);
+  const out = await create(kernel, host, {
+    ...base,
+    device: "/dev/md/imsm0",
+    members: disks,
+    metadata: "imsm",
+    raidDevices: 3,
+  });
+  assert.deepEqual(out.messages, ["container /dev/md/imsm0 prepared."]);
+  assert.deepEqual(log, [
+    "md127/metadata_version=external:imsm",
+    "md127/new_dev=254:0",
+    "md127/dev-vda/offset=128862",
+    "md127/dev-vda/size=1105",
+    "md127/dev-vda/state=external_bbl",
+    "md127/new_dev=254:16",
+    "md127/dev-vdb/offset=128862",
+    "md127/dev-vdb/size=1105",
+    "md127/dev-vdb/state=external_bbl",
+    "md127/new_dev=254:32",
+    "md127/dev-vdc/offset=128862",
+    "md127/dev-vdc/size=1105",
+    "md127/dev-vdc/state=external_bbl",
+  ]);
+  assert.equal(host.map, "md127 imsm 00000000:00000000:00000000:00000000 /dev/md/imsm0\n");
+  assert.equal(host.links.get("imsm0"), "/dev/md127");
+  const ex = await examineDevices(kernel.blocks, disks);
+  for (const e of ex) {
+    assert.ok(e.metadata, `no metadata on ${e.device}: ${e.error}`);
+    assert.equal(e.metadata.mpb.volumes.length, 0);
+  }
+});
+
+Deno.test("create raid5 volume: trace 02 order, metadata readable, monitor started", async () => {
+  const { kernel, host, disks } = setup();
+  await create(kernel, host, {
+    ...base,
+    device: "/dev/md/imsm0",
+    members: disks,
+    metadata: "imsm",
+  });
+  const log = recordSysfs(kernel);
+  const out = await create(kernel, host, {
+    ...base,
+    device: "/dev/md/vol0",
+    members: ["/dev/md/imsm0"],
+    level: 5,
+    raidDevices: 3,
+    chunkKiB: 64,
+    sizeKiB: 16384,
+    familyNum: 0x12345678,
+    now: () => 1700000000n,
+  });
+  assert.deepEqual(out.messages, ["array /dev/md/vol0 started."]);
+  const slots = volumeSlotOrder(["vda", "vdb", "vdc"], 3);
+  assert.deepEqual(slots, ["vda", "vdb", "vdc"]); // fixture b/c slot order
+  assert.deepEqual(log.slice(0, 8), [
+    "md126/metadata_version=external:/md127/0",
+    "md126/level=raid5",
+    "md126/raid_disks=3",
+    "md126/chunk_size=65536",
+    "md126/layout=0",
+    "md126/component_size=16384",
+    "md126/array_size=32768",
+    "md126/resync_start=0",
+  ]);
+  assert.deepEqual(log.slice(8, 13), [
+    "md126/new_dev=254:0",
+    "md126/dev-vda/offset=0",
+    "md126/dev-vda/size=16384",
+    "md126/dev-vda/slot=0",
+    "md126/dev-vda/state=external_bbl",
+  ]);
+  assert.ok(log.includes("md126/array_state=readonly"));
+  assert.deepEqual(host.monitorStarts, ["md127"]);
+  const ex = await examineDevices(kernel.blocks, disks);
+  assert.equal(ex[0].metadata!.mpb.volumes.length, 1);
+  assert.equal(ex[0].metadata!.mpb.familyNum, 0x12345678);
+  assert.match(host.map!, /^md126 \/md127\/0 [0-9a-f:]{35} \/dev\/md\/vol0\n/);
+  assert.doesNotMatch(host.map!, /md127 imsm 00000000/); // the container UUID is known now
+});
+
+Deno.test("two-disk containers give slots in mdadm's order (vdb, vda) as in fixtures a and e", () => {
+  assert.deepEqual(volumeSlotOrder(["vda", "vdb"], 2), ["vdb", "vda"]);
+  assert.deepEqual(volumeSlotOrder(["vda", "vdb", "vdc", "vdd"], 4), ["vda", "vdd", "vdb", "vdc"]);
+});
+
+Deno.test("refusals write nothing: busy, too small, count mismatch, third volume, level 6", async () => {
+  const { kernel, host, disks } = setup(4, 16);
+  const snapshot = () => disks.map((d) => kernel.disks.bytes(d).slice());
+  const same = (a: Uint8Array[], b: Uint8Array[]) =>
+    a.every((x, i) => x.length === b[i].length && x.every((v, j) => v === b[i][j]));
+  const refusals: Array<[string, () => Promise<unknown>]> = [];
+  host.busy.add("/dev/vdd");
+  refusals.push([
+    "busy",
+    () => create(kernel, host, { ...base, device: "/dev/md/c", members: disks, metadata: "imsm" }),
+  ]);
+  refusals.push(["count", () =>
+    create(kernel, host, {
+      ...base,
+      device: "/dev/md/c",
+      members: disks.slice(0, 2),
+      metadata: "imsm",
+      raidDevices: 3,
+    })]);
+  refusals.push([
+    "no -e",
+    () => create(kernel, host, { ...base, device: "/dev/md/c", members: disks }),
+  ]);
+  refusals.push([
+    "missing disk",
+    () =>
+      create(kernel, host, {
+        ...base,
+        device: "/dev/md/c",
+        members: ["/dev/vdz"],
+        metadata: "imsm",
+      }),
+  ]);
+  const before = snapshot();
+  for (const [what, f] of refusals) {
+    await assert.rejects(f, LifecycleError, what);
+    assert.ok(same(before, snapshot()), `${what} changed a disk`);
+  }
+  host.busy.clear();
+  await create(kernel, host, {
+    ...base,
+    device: "/dev/md/c",
+    members: disks.slice(0, 3),
+    metadata: "imsm",
+  });
+  const mk = (name: string, level: number, sizeKiB?: number) => () =>
+    create(kernel, host, {
+      ...base,
+      device: `/dev/md/${name}`,
+      members: ["/dev/md/c"],
+      level,
+      raidDevices: 3,
+      sizeKiB,
+    });
+  const afterContainer = snapshot();
+  await assert.rejects(mk("v6", 6), /does not support raid level 6/);
+  await assert.rejects(mk("big", 5, 1 << 30), /not enough space/);
+  assert.ok(same(afterContainer, snapshot()));
+  await mk("v1", 0, 2048)();
+  await mk("v2", 5, 2048)();
+  const full = snapshot();
+  await assert.rejects(mk("v3", 5, 1024), /already has 2 volumes/);
+  assert.ok(same(full, snapshot()));
+});
