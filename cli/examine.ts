@@ -38,7 +38,7 @@ export async function runExamine(
       if (info === null) return `/dev/${name}`.slice(0, 15);
       return serialForImsm(info, system.env)?.serial ?? null;
     } catch {
-      return null;
+      return null; // unknown serial: the disk is then shown as not in the table, as mdadm does
     }
   };
   const examined = await examineDevices(kernel.blocks, devices, { serialOf });

@@ -7,7 +7,9 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 mkdir -p dist
-PERMS=(--allow-read --allow-write --allow-run --allow-env --allow-ffi)
+# mdts needs ffi, read, write, run and env; Deno grants access to /dev/* block devices and
+# writes under /sys only with --allow-all (and ffi is already full access), so the binary is -A.
+PERMS=(--allow-all)
 rm -f dist/mdts dist/mdadm dist/mdmon
 if [ -n "${DENORT_BIN:-}" ] && [ ! -x "$DENORT_BIN" ]; then
   echo "compile: DENORT_BIN=$DENORT_BIN is not an executable file; falling back to the launcher" >&2
