@@ -21,7 +21,12 @@ async function createImsmRaid5(vm: Vm) {
 
 /** Assembles whatever is on the disks and prints the raid5 volume's device (e.g. /dev/md126). */
 async function assembleVolume(vm: Vm): Promise<string> {
-  const r = await vm.run("mdadm -A --scan; udevadm settle; cat /proc/mdstat");
+  // Under a loaded emulator mdadm may give up waiting for udev's /dev/md/imsm0 link after
+  // assembling the container; a second scan then starts the volume inside it.
+  const r = await vm.run(
+    "mdadm -A --scan; udevadm settle; grep -q raid5 /proc/mdstat || mdadm -A --scan; " +
+      "udevadm settle; cat /proc/mdstat",
+  );
   const m = r.stdout.match(/^(md\d+) : active(?: \([a-z-]+\))? raid5 /m);
   assert.ok(m, `no raid5 volume after mdadm -A --scan:\n${r.stdout}\n${r.stderr}`);
   return `/dev/${m[1]}`;

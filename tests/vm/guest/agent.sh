@@ -37,10 +37,10 @@ mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/mdadm /run/udev /run/lock /run/mdts-host-tmp /run/deno
 # The host's /tmp is shared over 9p; the guest gets its own. Host paths under /tmp that the guest
-# must reach (the channel, the repository) are bound back at the same path.
+# must reach (the VM's work dir with the channel, the repository) are bound back at the same path.
 mount --bind /tmp /run/mdts-host-tmp
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-for p in "$chan" "$repo"; do
+for p in "${chan%/*}" "$repo"; do
   case "$p" in
   /tmp/*)
     mkdir -p "$p"

@@ -77,7 +77,7 @@ async function raid0(disks: string[]) {
     // holding the node open makes STOP_ARRAY refuse (it opens O_EXCL)
     const f = await Deno.open(node);
     try {
-      await k.stopArray(a.devnm);
+      await k.stopArray(a.devnm, { busyRetryMs: 0 });
       return "stopped while open";
     } finally {
       f.close();

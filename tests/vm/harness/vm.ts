@@ -90,6 +90,22 @@ function pruneOldWorkDirs() {
   }
 }
 
+/** KVM when this machine offers it (or MDTS_VM_ACCEL=kvm), else multi-threaded TCG. */
+function accelArgs(): string[] {
+  let want = Deno.env.get("MDTS_VM_ACCEL");
+  if (!want) {
+    try {
+      Deno.openSync("/dev/kvm", { read: true, write: true }).close();
+      want = "kvm";
+    } catch {
+      want = "tcg";
+    }
+  }
+  return want === "kvm"
+    ? ["-accel", "kvm", "-cpu", "host"]
+    : ["-accel", "tcg,thread=multi", "-cpu", "max"];
+}
+
 function checkPath(what: string, p: string) {
   if (!p.startsWith("/") || /\s/.test(p)) {
     throw new Error(
@@ -202,7 +218,17 @@ export class Vm {
     if (!whichProgram(QEMU)) {
       throw new Error(`${QEMU} not found. ${KERNEL_HOWTO}`);
     }
-    this.#kernel ??= await ensureKernel();
+    if (!this.#kernel) {
+      const build = Deno.env.get("MDTS_VM_NO_BUILD") !== "1";
+      try {
+        this.#kernel = await ensureKernel({ build });
+      } catch (e) {
+        throw new Error(
+          `VM kernel cache unusable${build ? " and could not be built" : ""}: ` +
+            `${e instanceof Error ? e.message : e}\n${KERNEL_HOWTO}`,
+        );
+      }
+    }
     const bootNo = ++this.#bootNo;
     const chanDir = `${this.workDir}/boot-${bootNo}`;
     await Deno.remove(chanDir, { recursive: true }).catch(() => {});
@@ -232,10 +258,7 @@ export class Vm {
       "-display",
       "none",
       "-no-reboot",
-      "-accel",
-      "tcg,thread=multi",
-      "-cpu",
-      "max",
+      ...accelArgs(),
       "-m",
       String(this.#opts.memMiB ?? 3072),
       "-smp",
