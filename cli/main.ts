@@ -4,6 +4,7 @@ import { versionLine } from "./version.ts";
 import { helpText } from "./help.ts";
 import { formatParseError, formatWarnings, parseMdadm } from "./parse.ts";
 import { type Io, runCommand, type System } from "./run.ts";
+import { runMdmon } from "./mdmon.ts";
 
 export type { Io, System };
 
@@ -25,8 +26,11 @@ async function runPersonality(inv: Invocation, io: Io, system?: System): Promise
     return 0;
   }
   if (inv.personality === "mdmon") {
-    io.err(`mdmon: the monitor is not implemented in mdts yet\n`);
-    return 1;
+    if (!system) {
+      io.err(`mdmon: internal error: no system given\n`);
+      return 1;
+    }
+    return await runMdmon(inv.args, io, system);
   }
   const prog = inv.personality;
   const parsed = parseMdadm(inv.args);

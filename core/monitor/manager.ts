@@ -130,11 +130,10 @@ export class Manager {
         this.log(`${a.devnm}: cannot set safe_mode_delay: ${(e as Error).message}`);
       }
     }
-    for (const devnm of [...this.monitor.arrays.keys()]) {
-      if (!seen.has(devnm)) {
-        this.monitor.arrays.delete(devnm);
-        this.log(`${devnm}: gone, no longer monitored`);
-      }
+    // arrays that left /proc/mdstat stay until the monitor has seen them stopped and
+    // recorded them clean
+    for (const devnm of this.monitor.arrays.keys()) {
+      if (!seen.has(devnm)) this.monitor.kick();
     }
   }
 

@@ -1,0 +1,70 @@
+/** The monitor process on the FakeKernel: pid file, root-only socket, pings and updates, exit. */
+import assert from "node:assert/strict";
+import { setup } from "./setup.ts";
+import {
+  pidPath,
+  pingSocket,
+  runDaemon,
+  sendUpdates,
+  socketPath,
+} from "../../../core/monitor/daemon.ts";
+import { volumeName } from "../../../meta/imsm/accessors.ts";
+
+function renameBlob(subarray: number, name: string): Uint8Array {
+  const out = new Uint8Array(24);
+  const v = new DataView(out.buffer);
+  v.setInt32(0, 3, true);
+  out.set(new TextEncoder().encode(name), 4);
+  v.setInt32(20, subarray, true);
+  return out;
+}
+
+Deno.test("daemon: pid file and 0600 socket, ping answered, updates applied before the ping reply, exit when the arrays stop", async () => {
+  const s = await setup({ clean: true });
+  const runDir = await Deno.makeTempDir();
+  const logs: string[] = [];
+  let readyCalled = false;
+  const done = runDaemon(s.kernel, {
+    devnm: "md127",
+    takeover: false,
+    runDir,
+    env: (k) => (k === "IMSM_DEVNAME_AS_SERIAL" ? "1" : undefined),
+    log: (m) => logs.push(m),
+  }, () => (readyCalled = true));
+  // wait for the socket
+  for (let i = 0; i < 100 && !readyCalled; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(readyCalled);
+  assert.equal((await Deno.readTextFile(pidPath(runDir, "md127"))).trim(), String(Deno.pid));
+  const st = await Deno.lstat(socketPath(runDir, "md127"));
+  assert.equal(st.mode! & 0o777, 0o600);
+  assert.equal((await Deno.lstat(pidPath(runDir, "md127"))).mode! & 0o777, 0o600);
+
+  const version = await pingSocket(socketPath(runDir, "md127"), 5000);
+  assert.match(version ?? "", /^mdadm - v4\.2/);
+
+  assert.equal(
+    await sendUpdates(socketPath(runDir, "md127"), [renameBlob(0, "data0")], 5000),
+    null,
+  );
+  assert.equal(
+    volumeName((await s.onDisk()).mpb.volumes[0]),
+    "data0",
+    "renamed on disk at ping reply",
+  );
+
+  // a write: the monitor lets it through
+  s.kernel.md.writeArrives("md126");
+  for (let i = 0; i < 100 && (await s.kernel.array("md126").arrayState()) !== "active"; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(await s.kernel.array("md126").arrayState(), "active");
+  assert.equal((await s.onDisk()).mpb.volumes[0].dirty, 1);
+
+  await s.kernel.array("md126").setArrayState("clear");
+  const result = await done;
+  assert.deepEqual(result, { kind: "exited", code: 0 });
+  assert.equal((await s.onDisk()).mpb.volumes[0].dirty, 0, "left clean");
+  await assert.rejects(Deno.lstat(pidPath(runDir, "md127")));
+  await assert.rejects(Deno.lstat(socketPath(runDir, "md127")));
+  await Deno.remove(runDir, { recursive: true });
+});
