@@ -38,6 +38,9 @@ export interface Kernel {
    * returns it, still `clear`.
    */
   createArray(devnm?: string): Promise<MdArray>;
-  /** Stops an array (STOP_ARRAY on Linux); fails with EBUSY while it is in use. */
-  stopArray(devnm: string): Promise<void>;
+  /**
+   * Stops an array (STOP_ARRAY on Linux); fails with EBUSY while it is in use, after retrying
+   * for `busyRetryMs` (default 5 s) in case the user was only udev.
+   */
+  stopArray(devnm: string, opts?: { busyRetryMs?: number }): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { type BlockDeviceInfo, listBlockDevices, readBlockDevice } from "./devic
 import type { Kernel } from "./interface.ts";
 import { createMdDevice, ensureDevNode, pickFreeDevnm } from "./md/create.ts";
 import { stopArray } from "./md/ioctl.ts";
+import { retryWhileBusy } from "./md/busy.ts";
 import { type Mdstat, parseMdstat } from "./md/mdstat.ts";
 import type { AttributeWatcher } from "./md/store.ts";
 import { MdArray } from "./md/sysfs.ts";
@@ -74,8 +75,11 @@ export class LinuxKernel implements Kernel {
     return array;
   }
 
-  stopArray(devnm: string): Promise<void> {
-    stopArray(this.devPath(devnm));
-    return Promise.resolve();
+  /**
+   * STOP_ARRAY, retried while EBUSY for up to `busyRetryMs`: udev's probes (blkid) open a new
+   * or changed md device for a moment, and a stop right then fails although nobody uses it.
+   */
+  async stopArray(devnm: string, opts: { busyRetryMs?: number } = {}): Promise<void> {
+    await retryWhileBusy(() => stopArray(this.devPath(devnm)), opts.busyRetryMs ?? 5000);
   }
 }

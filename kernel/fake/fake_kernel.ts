@@ -4,6 +4,7 @@
  */
 import type { BlockDeviceInfo } from "../devices.ts";
 import type { Kernel } from "../interface.ts";
+import { retryWhileBusy } from "../md/busy.ts";
 import { createMdDevice, pickFreeDevnm } from "../md/create.ts";
 import { type Mdstat, parseMdstat } from "../md/mdstat.ts";
 import type { AttributeWatcher, WatchResult } from "../md/store.ts";
@@ -97,8 +98,12 @@ export class FakeKernel implements Kernel {
     return createMdDevice(this.md, devnm ?? await pickFreeDevnm(this.md));
   }
 
-  async stopArray(devnm: string): Promise<void> {
-    await this.md.write(devnm, "array_state", "clear");
+  async stopArray(devnm: string, opts: { busyRetryMs?: number } = {}): Promise<void> {
+    await retryWhileBusy(
+      () => this.md.write(devnm, "array_state", "clear"),
+      opts.busyRetryMs ?? 5000,
+      10,
+    );
   }
 }
 

@@ -5,6 +5,7 @@
  * suspend_* and reshape_position array sectors.
  */
 import { isErrno, KernelError } from "../errno.ts";
+import { retryWhileBusy } from "./busy.ts";
 import type { AttributeWatcher, MdAttributeStore } from "./store.ts";
 
 export type ArrayState =
@@ -496,10 +497,13 @@ export class MdArray {
 
   // --- lifecycle ---
 
-  /** Stops the array and drops its configuration (array_state <- clear). */
-  async stop(): Promise<void> {
+  /**
+   * Stops the array and drops its configuration (array_state <- clear), retrying EBUSY for
+   * `busyRetryMs` (udev may hold the device for a moment).
+   */
+  async stop(busyRetryMs = 5000): Promise<void> {
     try {
-      await this.setArrayState("clear");
+      await retryWhileBusy(() => this.setArrayState("clear"), busyRetryMs);
     } catch (e) {
       if (e instanceof KernelError && e.code === "EBUSY") {
         throw new KernelError(
