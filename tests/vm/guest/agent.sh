@@ -10,11 +10,11 @@
 #   signals/     guest processes create files here to signal the host (vm_signal NAME)
 #   ready        written by the agent once the system is up ("uptime=S\n", one write)
 # Usage (from init.sh): agent.sh CHAN_DIR REPO_DIR [DENO_BIN_DIR] [TAG=PATH,...]
-# The TAG=PATH list names read-only 9p exports (the repository, Deno's directory) to mount with
-# cache=loose at PATH: the guest then keeps their pages, so starting Deno and reading the sources
-# does not go to the host on every run (that made `mdts --version` take 20 s instead of 5 s).
+# TAG=PATH are extra 9p exports mounted at PATH: "work" (the VM's work dir, holding CHAN_DIR) is
+# read-write and uncached, so host and guest see each other's files at once; any other tag is
+# mounted read-only with cache=loose.
 set -u
-chan="$1" repo="$2" denodir="${3:-}" loose="${4:-}"
+chan="$1" repo="$2" denodir="${3:-}" exports_arg="${4:-}"
 jobs="$chan/jobs"
 
 say() {
@@ -36,11 +36,11 @@ mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/mdadm /run/udev /run/lock /run/mdts-host-tmp /run/deno
-# The host's /tmp is shared over 9p; the guest gets its own. Host paths under /tmp that the guest
-# must reach (the VM's work dir with the channel, the repository) are bound back at the same path.
+# The host's /tmp is on the (read-only) root export; the guest gets its own tmpfs /tmp. The
+# repository and Deno, if under the host's /tmp, are bound back at the same path.
 mount --bind /tmp /run/mdts-host-tmp
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-for p in "${chan%/*}" "$repo"; do
+for p in "$repo" "$denodir"; do
   case "$p" in
   /tmp/*)
     mkdir -p "$p"
@@ -48,13 +48,18 @@ for p in "${chan%/*}" "$repo"; do
     ;;
   esac
 done
-IFS=, read -r -a exports <<<"$loose"
+IFS=, read -r -a exports <<<"$exports_arg"
 for e in "${exports[@]}"; do
   tag="${e%%=*}" path="${e#*=}"
-  mkdir -p "$path"
-  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro "$tag" "$path" ||
-    say "cannot mount 9p export $tag at $path (continuing on the uncached view)"
+  if [ "$tag" = work ]; then opts="cache=none"; else opts="cache=loose,ro"; fi
+  mkdir -p "$path" 2>/dev/null # exists already unless under the guest's /tmp
+  mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000,access=any,$opts" "$tag" "$path" ||
+    say "cannot mount 9p export $tag at $path"
 done
+# Writable copies of the host's mdadm config dir (the root is read-only; tests may write a conf).
+mkdir -p /run/mdts-etc-mdadm
+cp -a /etc/mdadm/. /run/mdts-etc-mdadm/ 2>/dev/null
+mount --bind /run/mdts-etc-mdadm /etc/mdadm
 # The agent's own output (job notices of bash) goes to a log; say() writes to the console.
 exec </dev/null >/run/mdts-agent.log 2>&1
 

@@ -24,21 +24,24 @@ while read -r file params; do
   insmod "/lib/modules/$file" $params || say "insmod $file failed (continuing)"
 done </modules.list
 
-agent="" chan="" repo="" denodir="" loose=""
+agent="" chan="" repo="" denodir="" exports=""
 for word in $(cat /proc/cmdline); do
   case "$word" in
   mdts_agent=*) agent="${word#mdts_agent=}" ;;
   mdts_chan=*) chan="${word#mdts_chan=}" ;;
   mdts_repo=*) repo="${word#mdts_repo=}" ;;
   mdts_deno=*) denodir="${word#mdts_deno=}" ;;
-  mdts_loose=*) loose="${word#mdts_loose=}" ;;
+  mdts_exports=*) exports="${word#mdts_exports=}" ;;
   esac
 done
 [ -n "$agent" ] && [ -n "$chan" ] && [ -n "$repo" ] || die "kernel command line lacks mdts_agent/mdts_chan/mdts_repo"
 
-# msize: larger 9p messages make reading binaries (deno) over 9p much faster.
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,access=any host /newroot ||
+# Read-only with cache=loose: the guest keeps pages and dentries of the host's files, so programs
+# (deno, mdadm, udev's helpers) start fast; it cannot write to the host's root. The VM's work dir,
+# where host and guest exchange files, is a separate uncached export (see agent.sh).
+# msize: larger 9p messages make reading binaries over 9p much faster.
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,access=any,cache=loose,ro host /newroot ||
   die "cannot mount the host root over 9p (mount_tag=host); is -virtfs given to qemu?"
 [ -f "/newroot$agent" ] || die "agent script $agent not found on the host root"
 say "modules loaded, host root mounted, starting agent $agent"
-exec chroot /newroot /bin/bash "$agent" "$chan" "$repo" "$denodir" "$loose"
+exec chroot /newroot /bin/bash "$agent" "$chan" "$repo" "$denodir" "$exports"

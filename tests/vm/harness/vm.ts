@@ -107,9 +107,9 @@ function accelArgs(): string[] {
 }
 
 function checkPath(what: string, p: string) {
-  if (!p.startsWith("/") || /\s/.test(p)) {
+  if (!p.startsWith("/") || /[\s,=]/.test(p)) {
     throw new Error(
-      `${what} "${p}" must be an absolute path without spaces (it goes on the ` +
+      `${what} "${p}" must be an absolute path without spaces, "," or "=" (it goes on the ` +
         `kernel command line)`,
     );
   }
@@ -130,6 +130,18 @@ interface Running {
   bootNo: number;
   reaped: boolean;
 }
+
+/** qemu processes of this process still running: killed on exit even if a test forgot dispose. */
+const liveQemus = new Set<Deno.ChildProcess>();
+globalThis.addEventListener("unload", () => {
+  for (const c of liveQemus) {
+    try {
+      c.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
 
 export class Vm {
   readonly workDir: string;
@@ -235,12 +247,9 @@ export class Vm {
     await Deno.mkdir(`${chanDir}/jobs`, { recursive: true });
     await Deno.mkdir(`${chanDir}/signals`, { recursive: true });
     const denoDir = Deno.execPath().replace(/\/[^/]*$/, "");
-    // Read-only exports the guest mounts with cache=loose (see agent.sh): the repository and,
-    // when it lives elsewhere, Deno's directory.
-    const loose = [{ tag: "repo", path: this.repo }];
-    if (!denoDir.startsWith(this.repo + "/") && !/\s|,|=/.test(denoDir)) {
-      loose.push({ tag: "denobin", path: denoDir });
-    }
+    // The work dir is its own read-write, uncached 9p export: the command channel and any file the
+    // test shares with the guest live there (the root export is read-only and cached, see init.sh).
+    const exports = [{ tag: "work", path: this.workDir }];
     const append = [
       "console=ttyS0",
       "noiswmd",
@@ -250,7 +259,7 @@ export class Vm {
       `mdts_chan=${chanDir}`,
       `mdts_repo=${this.repo}`,
       ...(/\s/.test(denoDir) ? [] : [`mdts_deno=${denoDir}`]),
-      `mdts_loose=${loose.map((l) => `${l.tag}=${l.path}`).join(",")}`,
+      `mdts_exports=${exports.map((l) => `${l.tag}=${l.path}`).join(",")}`,
       ...(this.#opts.kernelArgs ?? []),
     ].join(" ");
     const args = [
@@ -276,10 +285,10 @@ export class Vm {
       "-virtfs",
       "local,path=/,mount_tag=host,security_model=none,multidevs=remap",
     ];
-    for (const l of loose) {
+    for (const l of exports) {
       args.push(
         "-virtfs",
-        `local,path=${l.path},mount_tag=${l.tag},security_model=none,multidevs=remap,readonly=on`,
+        `local,path=${l.path},mount_tag=${l.tag},security_model=none,multidevs=remap`,
       );
     }
     // cache=unsafe: qemu writes straight into the host page cache, which survives a SIGKILL of qemu,
@@ -329,8 +338,10 @@ export class Vm {
       console.pump(child.stdout),
       console.pump(child.stderr, "[qemu stderr] "),
     ]).then(() => {});
+    liveQemus.add(child);
     run.status.then((s) => {
       run.exited = s;
+      liveQemus.delete(child);
     });
     run.channel = new JobChannel(chanDir, bootNo, {
       alive: () => run.exited === null,
