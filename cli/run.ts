@@ -14,6 +14,7 @@ import { runStop } from "./stop.ts";
 import { runDetail } from "./detail.ts";
 import { runZero } from "./zero.ts";
 import { runWait } from "./wait.ts";
+import { runManage } from "./manage.ts";
 
 export interface Io {
   out: (text: string) => void;
@@ -52,6 +53,8 @@ export async function runCommand(
       return await runZero(cmd, prog, system, io);
     case "wait":
       return await runWait(cmd, prog, system, io);
+    case "manage":
+      return await runManage(cmd, prog, system, io);
     case "misc-sequence": {
       let status = 0;
       for (const step of cmd.steps) {
