@@ -187,7 +187,12 @@ export class Manager {
         return;
       }
     }
-    await array.setSyncAction("recover");
+    try {
+      await array.setSyncAction("recover");
+    } catch (e) {
+      // md may have started the recovery on its own when the disk took the slot
+      this.log(`${devnm}: sync_action <- recover: ${(e as Error).message}`);
+    }
     this.monitor.kick();
   }
 
