@@ -156,6 +156,6 @@ export async function startVolume(
   }
   const state = g.level === "raid0" ? "active" : "readonly";
   await array.setArrayState(state);
-  if (state === "readonly") await array.setSafeModeDelay(4);
+  await array.setSafeModeDelay(4);
   return state;
 }

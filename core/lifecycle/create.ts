@@ -59,6 +59,12 @@ export async function create(kernel: Kernel, host: Host, req: CreateRequest): Pr
     ? await mdDevnmOf(kernel, host, req.members[0])
     : null;
   if (single !== null) return await createVolume(kernel, host, req, single);
+  const volumeLevel = req.level !== undefined && req.level !== "container";
+  if (volumeLevel && req.members.length === 1 && req.members[0].startsWith("/dev/md")) {
+    refuse(
+      `cannot open ${req.members[0]}: no such running md container; assemble or create it first`,
+    );
+  }
   if (req.level === undefined && req.metadata !== "imsm") {
     refuse("a RAID level is needed to create an array.", 2);
   }
@@ -250,7 +256,7 @@ async function createVolume(
     return made;
   });
   const messages = [`array ${name.display} started.`];
-  if (g.level !== "raid0") {
+  if (g.level !== "raid0" || monitorRuns) {
     const err = await ensureMonitor(host, containerDevnm);
     if (err !== null) messages.push(`failed to start the monitor (${err}); array remains readonly`);
   }

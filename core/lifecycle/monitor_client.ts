@@ -7,6 +7,7 @@ import type { ImsmSuper } from "../../meta/imsm/model.ts";
 import { MPB_HEADER_SIZE } from "../../meta/imsm/constants.ts";
 import { serializeMpb, volumeRecordSize } from "../../meta/imsm/mpb.ts";
 import { cloneSuper } from "../../meta/imsm/edit/records.ts";
+import { ordIndex } from "../../meta/imsm/accessors.ts";
 import type { Host, MonitorConnection } from "./host.ts";
 
 const START_MAGIC = 0x5a5aa5a5;
@@ -39,7 +40,10 @@ async function readFrame(c: MonitorConnection, timeoutMs: number): Promise<Uint8
   return body;
 }
 
-/** The create_array update: type, new volume index, the volume record (512-byte units). */
+/**
+ * The create_array update: type, new volume index, the volume record (512-byte units), then
+ * the 16-byte serial of each member in slot order (the monitor finds its disks by serial).
+ */
 export function createArrayUpdate(mpb: ImsmSuper, index: number): Uint8Array {
   const vol = mpb.volumes[index];
   const only = cloneSuper(mpb);
@@ -48,11 +52,13 @@ export function createArrayUpdate(mpb: ImsmSuper, index: number): Uint8Array {
   only.bbmLog = new Uint8Array(0);
   only.unparsedTail = new Uint8Array(0);
   const record = serializeMpb(only).slice(MPB_HEADER_SIZE, MPB_HEADER_SIZE + volumeRecordSize(vol));
-  const out = new Uint8Array(8 + record.length);
+  const serials = vol.maps[0].ord.map((o) => mpb.disks[ordIndex(o)].serial);
+  const out = new Uint8Array(8 + record.length + 16 * serials.length);
   const v = new DataView(out.buffer);
   v.setUint32(0, UPDATE_CREATE_ARRAY, true);
   v.setInt32(4, index, true);
   out.set(record, 8);
+  serials.forEach((s, i) => out.set(s.subarray(0, 16), 8 + record.length + 16 * i));
   return out;
 }
 
