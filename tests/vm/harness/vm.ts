@@ -14,6 +14,7 @@ import { type GuestJob, JobChannel, POLL_MS, type RunResult, sleep } from "./job
 import { ensureKernel, KERNEL_HOWTO, type KernelArtifacts } from "./kernel_cache.ts";
 import { GUEST_AGENT_SCRIPT, REPO_ROOT, workRoot } from "./paths.ts";
 import { whichProgram } from "./host_command.ts";
+import { VmLock } from "./vm_lock.ts";
 
 export type { GuestJob, RunResult };
 export { VmCommandError } from "./job_channel.ts";
@@ -129,6 +130,7 @@ interface Running {
   chanDir: string;
   bootNo: number;
   reaped: boolean;
+  lock: VmLock;
 }
 
 /** qemu processes of this process still running: killed on exit even if a test forgot dispose. */
@@ -296,15 +298,25 @@ export class Vm {
     for (const d of this.disks) {
       args.push("-drive", `file=${d.hostPath},if=virtio,format=raw,cache=unsafe`);
     }
+    const lock = await VmLock.acquire(
+      `${this.workDir} boot ${bootNo}`,
+      (s) => globalThis.console.error(`vm: ${s}`),
+    );
     const console = new ConsoleLog(`${chanDir}/console.log`);
     console.append(new TextEncoder().encode(`# ${QEMU} ${args.join(" ")}\n`));
     const t0 = performance.now();
-    const child = new Deno.Command(QEMU, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(QEMU, {
+        args,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
     // The watchdog kills qemu if this process dies without cleaning up (its stdin pipe closes).
     const watchdog = new Deno.Command("bash", {
       args: [
@@ -333,6 +345,7 @@ export class Vm {
       chanDir,
       bootNo,
       reaped: false,
+      lock,
     };
     run.pumps = Promise.all([
       console.pump(child.stdout),
@@ -609,6 +622,7 @@ export class Vm {
     await run.watchdogStdin.close().catch(() => {});
     await run.watchdog.status;
     run.console.close();
+    run.lock.release();
     run.reaped = true;
   }
 
