@@ -1,5 +1,6 @@
 /** `--detail --export`: the KEY=value lines udev imports (MD_LEVEL, MD_DEVNAME, ...). */
 import type { Detail } from "../../core/lifecycle/detail.ts";
+import { sysfsMemberOrder } from "../../core/lifecycle/names.ts";
 
 function devname(path: string): string | null {
   return path.startsWith("/dev/md/") ? path.slice("/dev/md/".length) : null;
@@ -16,11 +17,13 @@ export function renderDetailExport(d: Detail): string {
   }
   const name = devname(d.mapPath);
   if (name !== null) lines.push(`MD_DEVNAME=${name}`);
-  for (const m of d.members) {
+  // components in the order sysfs lists them, as mdadm walks them
+  const order = sysfsMemberOrder(d.members.map((m) => m.name));
+  for (const name of order) {
+    const m = d.members.find((x) => x.name === name)!;
     const key = `MD_DEVICE_dev_${m.name}`;
-    if (d.kind === "volume" && m.slot !== null) lines.push(`${key}_ROLE=${m.slot}`);
-    else if (d.kind === "volume") lines.push(`${key}_ROLE=spare`);
-    lines.push(`${key}_DEV=/dev/${m.name}`);
+    const role = d.kind === "volume" && m.slot !== null ? String(m.slot) : "spare";
+    lines.push(`${key}_ROLE=${role}`, `${key}_DEV=/dev/${m.name}`);
   }
   return lines.map((l) => l + "\n").join("");
 }
