@@ -214,6 +214,7 @@ export async function runDaemon(
   // read the metadata only now: the previous monitor may have written until it exited
   const model = await ContainerModel.load(kernel, o.devnm, o.env);
   const monitor = new Monitor(kernel, model, log);
+  if (o.env("MDTS_MDMON_DEBUG")) monitor.debug = (m) => log(`debug: ${m}`);
   const manager = new Manager(kernel, monitor, o.env, log);
   o.lockMemory?.();
   ready();

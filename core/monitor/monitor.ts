@@ -90,6 +90,9 @@ export class Monitor {
   /** Serialises passes with the manager's changes (one JS thread, but many awaits). */
   lock: Promise<void> = Promise.resolve();
 
+  /** Per-pass trace lines (MDTS_MDMON_DEBUG), or nothing. */
+  debug: Log = () => {};
+
   constructor(readonly kernel: Kernel, readonly model: ContainerModel, readonly log: Log) {}
 
   /** Runs `fn` when no pass or manager change is in flight. */
@@ -117,6 +120,7 @@ export class Monitor {
   pass(): Promise<void> {
     return this.exclusive(async () => {
       const number = ++this.#started;
+      this.debug(`pass ${number} begins (${this.queue.length} queued update(s))`);
       while (this.queue.length > 0) {
         const q = this.queue.shift()!;
         try {
@@ -160,6 +164,10 @@ export class Monitor {
       this.log(`${a.devnm}: cannot read its state: ${(e as Error).message}`);
       return;
     }
+    this.debug(
+      `${a.devnm}: ${view.arrayState}, sync ${view.syncAction}, resync_start ${view.resyncStart}, ` +
+        `members ${view.members.map((m) => `${m.name}=${m.state.join("+")}`).join(" ")}`,
+    );
     const decision = decideArray(
       this.model.container,
       a.index,
@@ -249,6 +257,7 @@ export class Monitor {
       kicked.then(() => clearTimeout(t));
     });
     await Promise.race([kicked, timer, ...waits]);
+    this.debug(`woken (kick ${this.#kicked})`);
     this.#kick = null;
     this.#kicked = false;
   }

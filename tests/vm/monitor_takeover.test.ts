@@ -15,6 +15,17 @@ function ok(r: RunResult): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What to look at when the monitor misbehaves: its log, processes, md state. */
+async function diagnostics(vm: Vm, volume: string): Promise<string> {
+  const r = await vm.run(
+    `echo '--- mdmon log'; cat /run/mdmon.log; echo '--- ps'; ps -eo pid,stat,etime,args | grep -E 'md[m]on|d[e]no'; ` +
+      `echo '--- /run/mdadm'; ls -l /run/mdadm; cat /proc/mdstat; ` +
+      `for f in array_state sync_action safe_mode_delay metadata_version; do ` +
+      `echo "$f: $(cat /sys/block/${volume}/md/$f)"; done`,
+  );
+  return r.stdout + r.stderr;
+}
+
 function field(examine: string, name: string): string[] {
   const re = new RegExp(`^ *${name} : (.*)$`, "gm");
   return [...examine.matchAll(re)].map((m) => m[1].trim());
@@ -54,15 +65,22 @@ Deno.test("vm: our monitor takes over from mdmon 4.2: clean/dirty, failure, spar
 
   // --- takeover
   const mon = vm.start(
-    `MDTS_MDMON_LOG= ${mdts} mdmon --foreground --takeover ${container} 2>/run/mdmon.log`,
+    `MDTS_MDMON_DEBUG=1 ${mdts} mdmon --foreground --takeover ${container} 2>/run/mdmon.log`,
   );
-  const waited = await vm.run(
-    `for i in $(seq 1 300); do p=$(cat /run/mdadm/${container}.pid 2>/dev/null); ` +
-      `if [ -n "$p" ] && [ "$p" != "${oldPid}" ] && ! [ -d /proc/${oldPid} ]; then echo $p; exit 0; fi; ` +
-      `sleep 0.2; done; echo timeout; cat /run/mdmon.log; exit 1`,
-    { timeoutMs: 120_000 },
-  );
-  const newPid = ok(waited).trim();
+  let newPid = "";
+  for (let i = 0; i < 90 && newPid === ""; i++) {
+    await sleep(2000);
+    const r = await vm.run(
+      `p=$(cat /run/mdadm/${container}.pid 2>/dev/null); ` +
+        `if [ -n "$p" ] && [ "$p" != "${oldPid}" ] && ! grep -q . /proc/${oldPid}/cmdline 2>/dev/null; then echo $p; fi`,
+    );
+    newPid = r.stdout.trim();
+  }
+  if (newPid === "") {
+    console.log(await diagnostics(vm, volume));
+    assert.fail("our monitor did not take over within 180 s");
+  }
+
   const argv0 = ok(await vm.run(`cat /proc/${newPid}/cmdline | tr '\\0' '\\n' | head -1`)).trim();
   console.log(`takeover: real mdmon ${oldPid} gone, ours is ${newPid} (argv0 ${argv0})`);
   assert.equal(argv0, "mdmon");
@@ -71,96 +89,106 @@ Deno.test("vm: our monitor takes over from mdmon 4.2: clean/dirty, failure, spar
   // the real mdadm talks to our monitor: --wait pings it
   ok(await vm.run(`mdadm --wait /dev/${volume}; echo rc=$?`));
 
-  // --- dirty during writes, clean after idle
-  const writer = vm.start(
-    `dd if=/dev/urandom of=/dev/${volume} bs=64k seek=128 count=200 oflag=direct status=none`,
-  );
-  await sleep(300);
-  const during = ok(await vm.run("mdadm -E /dev/vda"));
-  ok(await writer.wait({ timeoutMs: 120_000 }));
-  console.log(`during writes: Dirty State : ${field(during, "Dirty State").join(",")}`);
-  assert.ok(field(during, "Dirty State").includes("dirty"), `not dirty during writes:\n${during}`);
-  await sleep(7000);
-  const idle = ok(await vm.run("mdadm -E /dev/vda"));
-  console.log(`after idle: Dirty State : ${field(idle, "Dirty State").join(",")}`);
-  assert.deepEqual(field(idle, "Dirty State"), ["clean"]);
-  assert.equal(ok(await vm.run(`cat /sys/block/${volume}/md/array_state`)).trim(), "clean");
-
-  // --- a member fails during writes
-  const writer2 = vm.start(
-    `dd if=/dev/urandom of=/dev/${volume} bs=64k seek=352 count=150 oflag=direct status=none`,
-  );
-  await sleep(200);
-  ok(await vm.run(`mdadm --fail /dev/${volume} /dev/vdb`));
-  ok(await writer2.wait({ timeoutMs: 120_000 }));
-  await sleep(1500);
-  const failed = ok(await vm.run("mdadm -E /dev/vda"));
-  console.log(
-    `after --fail: Map State : ${field(failed, "Map State").join(",")}; ` +
-      `Failed disk : ${field(failed, "Failed disk").join(",")}`,
-  );
-  assert.ok(field(failed, "Map State").includes("degraded"), failed);
-  assert.match(failed, /Failed disk : \d+$/m);
-  const members = ok(await vm.run(`ls /sys/block/${volume}/md/ | grep dev-`));
-  assert.doesNotMatch(members, /dev-vdb/, "the failed member was removed from the volume");
-
-  // --- a spare added to the container is rebuilt, progress recorded
-  ok(await vm.run("echo 2000 > /proc/sys/dev/raid/speed_limit_max"));
-  ok(await vm.run(`mdadm --add /dev/md/imsm0 /dev/vdd`));
-  const samples: string[] = [];
-  let rebuildSeen = false;
-  for (let i = 0; i < 60; i++) {
-    const e = ok(await vm.run("mdadm -E /dev/vda"));
-    const migrate = field(e, "Migrate State");
-    const ckpt = field(e, "Checkpoint");
-    if (migrate.includes("rebuild")) {
-      rebuildSeen = true;
-      samples.push(ckpt.join(","));
+  try {
+    // --- dirty during writes, clean after idle
+    const writer = vm.start(
+      `dd if=/dev/urandom of=/dev/${volume} bs=64k seek=128 count=200 oflag=direct status=none`,
+    );
+    // sample while the writer runs: the metadata must say dirty while writes are in flight
+    const dirtySeen: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const e = ok(await vm.run("mdadm -E /dev/vda"));
+      dirtySeen.push(field(e, "Dirty State").join(","));
+      if (dirtySeen.at(-1) === "dirty") break;
     }
-    const action = ok(await vm.run(`cat /sys/block/${volume}/md/sync_action`)).trim();
-    if (rebuildSeen && action === "idle") break;
-    await sleep(1000);
+    ok(await writer.wait({ timeoutMs: 120_000 }));
+    console.log(`during writes: Dirty State samples : ${dirtySeen.join(" ")}`);
+    assert.ok(dirtySeen.includes("dirty"), "never dirty during writes");
+    await sleep(7000);
+    const idle = ok(await vm.run("mdadm -E /dev/vda"));
+    console.log(`after idle: Dirty State : ${field(idle, "Dirty State").join(",")}`);
+    assert.deepEqual(field(idle, "Dirty State"), ["clean"]);
+    assert.equal(ok(await vm.run(`cat /sys/block/${volume}/md/array_state`)).trim(), "clean");
+
+    // --- a member fails during writes
+    const writer2 = vm.start(
+      `dd if=/dev/urandom of=/dev/${volume} bs=64k seek=352 count=150 oflag=direct status=none`,
+    );
+    await sleep(200);
+    ok(await vm.run(`mdadm --fail /dev/${volume} /dev/vdb`));
+    ok(await writer2.wait({ timeoutMs: 120_000 }));
+    await sleep(1500);
+    const failed = ok(await vm.run("mdadm -E /dev/vda"));
+    console.log(
+      `after --fail: Map State : ${field(failed, "Map State").join(",")}; ` +
+        `Failed disk : ${field(failed, "Failed disk").join(",")}`,
+    );
+    assert.ok(field(failed, "Map State").includes("degraded"), failed);
+    assert.match(failed, /Failed disk : \d+$/m);
+    const members = ok(await vm.run(`ls /sys/block/${volume}/md/ | grep dev-`));
+    assert.doesNotMatch(members, /dev-vdb/, "the failed member was removed from the volume");
+
+    // --- a spare added to the container is rebuilt, progress recorded
+    ok(await vm.run("echo 2000 > /proc/sys/dev/raid/speed_limit_max"));
+    ok(await vm.run(`mdadm --add /dev/md/imsm0 /dev/vdd`));
+    const samples: string[] = [];
+    let rebuildSeen = false;
+    for (let i = 0; i < 60; i++) {
+      const e = ok(await vm.run("mdadm -E /dev/vda"));
+      const migrate = field(e, "Migrate State");
+      const ckpt = field(e, "Checkpoint");
+      if (migrate.includes("rebuild")) {
+        rebuildSeen = true;
+        samples.push(ckpt.join(","));
+      }
+      const action = ok(await vm.run(`cat /sys/block/${volume}/md/sync_action`)).trim();
+      if (rebuildSeen && action === "idle") break;
+      await sleep(1000);
+    }
+    console.log(`rebuild checkpoints sampled from mdadm -E: ${samples.join(" | ")}`);
+    assert.ok(rebuildSeen, "mdadm -E never showed the rebuild");
+    assert.ok(new Set(samples).size >= 2, `progress did not move: ${samples.join(" | ")}`);
+    ok(await vm.run("echo 200000 > /proc/sys/dev/raid/speed_limit_max"));
+    ok(await vm.run(`mdadm --wait /dev/${volume} || true`));
+    await sleep(1500);
+
+    const end = ok(await vm.run("mdadm -E /dev/vda"));
+    console.log(
+      `after rebuild: Map State : ${field(end, "Map State").join(",")}; ` +
+        `Migrate State : ${field(end, "Migrate State").join(",")}`,
+    );
+    assert.deepEqual(field(end, "Map State"), ["normal"]);
+    assert.deepEqual(field(end, "Migrate State"), ["idle"]);
+    const endD = ok(await vm.run("mdadm -E /dev/vdd"));
+    assert.deepEqual(
+      field(endD, "Map State"),
+      ["normal"],
+      "the new member carries the same metadata",
+    );
+    const detail = ok(await vm.run(`mdadm -D /dev/${volume}`));
+    assert.match(detail, /Active Devices : 3$/m);
+    assert.match(detail, /\/dev\/vdd$/m);
+
+    const sums = ok(
+      await vm.run(
+        `md5sum < /run/pat; dd if=/dev/${volume} bs=1M count=8 iflag=direct status=none | md5sum`,
+      ),
+    ).split("\n").map((l) => l.split(/\s/)[0]).filter(Boolean);
+    assert.equal(sums[1], sums[0], "pattern written before the takeover reads back");
+
+    // --- stop: our monitor leaves the volume clean and goes away with it
+    await sleep(6000);
+    ok(await vm.run(`mdadm -S /dev/${volume}`));
+    const exited = await mon.wait({ timeoutMs: 60_000 });
+    const log = ok(await vm.run("cat /run/mdmon.log"));
+    console.log(`monitor exit ${exited.code}; log tail:\n${log.split("\n").slice(-12).join("\n")}`);
+    assert.equal(exited.code, 0);
+    const stopped = ok(await vm.run("mdadm -E /dev/vda"));
+    assert.deepEqual(field(stopped, "Dirty State"), ["clean"]);
+    ok(await vm.run(`test ! -e /run/mdadm/${container}.pid`));
+  } catch (e) {
+    console.log(await diagnostics(vm, volume));
+    throw e;
   }
-  console.log(`rebuild checkpoints sampled from mdadm -E: ${samples.join(" | ")}`);
-  assert.ok(rebuildSeen, "mdadm -E never showed the rebuild");
-  assert.ok(new Set(samples).size >= 2, `progress did not move: ${samples.join(" | ")}`);
-  ok(await vm.run("echo 200000 > /proc/sys/dev/raid/speed_limit_max"));
-  ok(await vm.run(`mdadm --wait /dev/${volume} || true`));
-  await sleep(1500);
-
-  const end = ok(await vm.run("mdadm -E /dev/vda"));
-  console.log(
-    `after rebuild: Map State : ${field(end, "Map State").join(",")}; ` +
-      `Migrate State : ${field(end, "Migrate State").join(",")}`,
-  );
-  assert.deepEqual(field(end, "Map State"), ["normal"]);
-  assert.deepEqual(field(end, "Migrate State"), ["idle"]);
-  const endD = ok(await vm.run("mdadm -E /dev/vdd"));
-  assert.deepEqual(
-    field(endD, "Map State"),
-    ["normal"],
-    "the new member carries the same metadata",
-  );
-  const detail = ok(await vm.run(`mdadm -D /dev/${volume}`));
-  assert.match(detail, /Active Devices : 3$/m);
-  assert.match(detail, /\/dev\/vdd$/m);
-
-  const sums = ok(
-    await vm.run(
-      `md5sum < /run/pat; dd if=/dev/${volume} bs=1M count=8 iflag=direct status=none | md5sum`,
-    ),
-  ).split("\n").map((l) => l.split(/\s/)[0]).filter(Boolean);
-  assert.equal(sums[1], sums[0], "pattern written before the takeover reads back");
-
-  // --- stop: our monitor leaves the volume clean and goes away with it
-  await sleep(6000);
-  ok(await vm.run(`mdadm -S /dev/${volume}`));
-  const exited = await mon.wait({ timeoutMs: 60_000 });
-  const log = ok(await vm.run("cat /run/mdmon.log"));
-  console.log(`monitor exit ${exited.code}; log tail:\n${log.split("\n").slice(-12).join("\n")}`);
-  assert.equal(exited.code, 0);
-  const stopped = ok(await vm.run("mdadm -E /dev/vda"));
-  assert.deepEqual(field(stopped, "Dirty State"), ["clean"]);
-  ok(await vm.run(`test ! -e /run/mdadm/${container}.pid`));
   ok(await vm.run(`mdadm -S /dev/${container}`));
 });
