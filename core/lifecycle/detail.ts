@@ -78,12 +78,12 @@ export async function detail(kernel: Kernel, host: Host, path: string): Promise<
   if (a.kind === "container") {
     const c = await containerMetadata(kernel, a);
     const order = sysfsMemberOrder(a.members.map((m) => m.name));
-    const mdstat = await kernel.mdstat();
-    const memberArrays = mdstat.arrays
-      .filter((x) =>
-        arrays.some((y) => y.kind === "volume" && y.devnm === x.devnm && y.container === devnm)
-      )
-      .map((x) => pathOf(x.devnm));
+    // mdadm lists member arrays from the highest md number down (fixture c, VM runs)
+    const memberArrays = arrays
+      .filter((y) => y.kind === "volume" && y.container === devnm)
+      .map((y) => y.devnm)
+      .sort((x, y) => devnmNumber(y) - devnmNumber(x))
+      .map(pathOf);
     return {
       kind: "container",
       devnm,
@@ -140,4 +140,8 @@ export async function detailAll(kernel: Kernel, host: Host): Promise<Detail[]> {
     out.push(await detail(kernel, host, kernel.devPath(a.devnm)).then((d) => ({ ...d, path })));
   }
   return out;
+}
+
+function devnmNumber(devnm: string): number {
+  return Number(/^md(\d+)$/.exec(devnm)?.[1] ?? -1);
 }
