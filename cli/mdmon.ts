@@ -99,10 +99,15 @@ export async function runMdmon(argv: string[], io: Io, system: System): Promise<
     takeover: cmd.takeover,
     env: system.env,
     log,
+    // mdmon locks itself in memory so that a page fault can never wait on an array that waits
+    // on it. Under V8 that is harmful: mlockall(MCL_CURRENT|MCL_FUTURE) populates ~860 MiB of
+    // V8's reservations and V8 aborts at exit ("Check failed") when it cannot decommit locked
+    // pages. So it is opt-in (MDTS_MLOCK=1: current mappings only) until a small native helper
+    // can hold the monitor's critical path.
     lockMemory: () => {
-      if (system.env("MDTS_NO_MLOCK")) return;
+      if (system.env("MDTS_MLOCK") !== "1") return;
       try {
-        sysMlockall(3); // MCL_CURRENT | MCL_FUTURE: no page faults while writes wait on us
+        sysMlockall(1); // MCL_CURRENT
       } catch (e) {
         log(`mlockall failed (${(e as Error).message}); continuing unlocked`);
       }

@@ -115,7 +115,8 @@ export class Manager {
     const seen = new Set<string>();
     for (const a of mdstat.arrays) {
       const m = externalMemberOf(a.superVersion);
-      if (!m || m.container !== this.devnm) continue;
+      // an inactive entry is an array being assembled or just stopped: nothing to look after
+      if (!m || m.container !== this.devnm || !a.active) continue;
       const index = Number(m.subarray);
       if (!Number.isInteger(index)) continue;
       seen.add(a.devnm);

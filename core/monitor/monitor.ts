@@ -276,6 +276,8 @@ export class Monitor {
       if (this.#stopping) break;
       await this.#sleep(idleMs);
     }
+    // let polls in flight end (they time out) before their files are closed
+    await Promise.all(this.#pending.values());
     for (const w of this.#watchers) w.close();
     this.#watchers = [];
   }
