@@ -15,6 +15,7 @@ import { runDetail } from "./detail.ts";
 import { runZero } from "./zero.ts";
 import { runWait } from "./wait.ts";
 import { runManage } from "./manage.ts";
+import { runGrow } from "./grow.ts";
 
 export interface Io {
   out: (text: string) => void;
@@ -55,6 +56,8 @@ export async function runCommand(
       return await runWait(cmd, prog, system, io);
     case "manage":
       return await runManage(cmd, prog, system, io);
+    case "grow":
+      return await runGrow(cmd, prog, system, io);
     case "misc-sequence": {
       let status = 0;
       for (const step of cmd.steps) {

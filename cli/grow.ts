@@ -1,0 +1,140 @@
+/**
+ * `--grow`: container OCE (`--raid-devices=N` on an IMSM container). For now mdts prints
+ * the plan (`--dry-run`, `--json`) and refuses to execute it; nothing is written either way.
+ */
+import type { GrowCommand } from "./command.ts";
+import type { Io, System } from "./run.ts";
+import { guarded, hostOf } from "./lifecycle_common.ts";
+import { refuse } from "../core/lifecycle/errors.ts";
+import { mdDevnmOf } from "../core/lifecycle/devices.ts";
+import { containerDisks } from "../core/monitor/container_model.ts";
+import { loadContainer } from "../core/imsm/store.ts";
+import { externalMemberOf } from "../kernel/md/mdstat.ts";
+import { diskSerial } from "../meta/imsm/accessors.ts";
+import type { Kernel } from "../kernel/interface.ts";
+import type { ImsmContainer } from "../meta/imsm/edit/container.ts";
+import { type GrowFacts, type GrowPlan, planGrow } from "../core/grow/plan.ts";
+
+export function runGrow(cmd: GrowCommand, prog: string, system: System, io: Io) {
+  return guarded(io, prog, async () => {
+    if (cmd.action === "continue") {
+      refuse(
+        "--grow --continue is not implemented in mdts yet (the reshape state machine is next)",
+      );
+    }
+    if (cmd.action !== "reshape" || cmd.raidDevices === undefined) {
+      refuse(
+        `--grow ${cmd.action} is not implemented in mdts yet; only --raid-devices on an ` +
+          `IMSM container is`,
+      );
+    }
+    const kernel = system.kernel();
+    const host = hostOf(system);
+    const devnm = await mdDevnmOf(kernel, host, cmd.device);
+    if (devnm === null) refuse(`${cmd.device} does not appear to be an md device`);
+    const v = await kernel.array(devnm).metadataVersion();
+    if (v.kind === "external-member") {
+      refuse("--raid-devices operation can be performed on a container only");
+    }
+    if (v.kind !== "external-container") {
+      refuse(`${cmd.device} is not an IMSM container; mdts grows IMSM containers only`);
+    }
+    const disks = await containerDisks(kernel, devnm, (k) => host.env(k));
+    if (disks.length === 0) refuse(`${cmd.device} has no disks with IMSM metadata`);
+    const c = await loadContainer(kernel.blocks, disks.map((d) => d.path));
+    const facts = await growFacts(kernel, devnm, c, disks);
+    const decision = planGrow(c, facts, { raidDevices: cmd.raidDevices, force: cmd.force });
+    if (!decision.ok) {
+      for (const r of decision.refusals) io.err(`${prog}: ${r.message}\n`);
+      return 1;
+    }
+    if (cmd.json) {
+      io.out(JSON.stringify(decision.plan, null, 2) + "\n");
+      return 0;
+    }
+    if (cmd.dryRun) {
+      io.out(renderPlan(cmd.device, decision.plan));
+      return 0;
+    }
+    refuse(
+      "executing an Online Capacity Expansion is not implemented in mdts yet; " +
+        "--dry-run shows what it would do (nothing was changed)",
+    );
+  });
+}
+
+async function growFacts(
+  kernel: Kernel,
+  devnm: string,
+  c: ImsmContainer,
+  disks: Awaited<ReturnType<typeof containerDisks>>,
+): Promise<GrowFacts> {
+  const volumeDevices: (string | null)[] = c.mpb.volumes.map(() => null);
+  const busy: string[] = [];
+  for (const a of (await kernel.mdstat()).arrays) {
+    if (a.devnm === devnm && a.progress !== null) busy.push(devnm);
+    const m = externalMemberOf(a.superVersion);
+    if (m === null || m.container !== devnm) continue;
+    const index = Number(m.subarray);
+    if (Number.isInteger(index) && index < volumeDevices.length) volumeDevices[index] = a.devnm;
+    if (m.blocked || a.progress !== null) busy.push(a.devnm);
+  }
+  const spareSerials = new Set(c.spares.map(diskSerial));
+  return {
+    container: devnm,
+    volumeDevices,
+    busy,
+    spares: disks.filter((d) => spareSerials.has(d.serial)).map((d) => ({
+      serial: d.serial,
+      path: d.path,
+      majMin: d.majMin,
+      sizeSectors: Number(d.sizeBytes / 512n),
+      sectorSize: d.sectorSize,
+    })),
+    sectorSize: c.sectorSize,
+  };
+}
+
+function kib(sectors: number): string {
+  return `${sectors / 2} KiB`;
+}
+
+/** The plan as text for people. */
+export function renderPlan(device: string, p: GrowPlan): string {
+  const lines: string[] = [];
+  lines.push(
+    `Plan: grow ${device} (/dev/${p.container}) from ${p.oldRaidDisks} to ${p.newRaidDisks} ` +
+      `disks (dry run, nothing written)`,
+  );
+  lines.push(`  new members: ${p.spares.map((s) => `${s.path} (${s.majMin})`).join(", ")}`);
+  for (const v of p.volumes) {
+    lines.push(`  volume ${v.name} (/dev/${v.device}):`);
+    lines.push(
+      `    raid${v.old.level} ${v.old.members} disks -> raid${v.new.level} ${v.new.members} disks, ` +
+        `chunk ${v.new.chunkKiB} KiB, layout ${v.new.layout}`,
+    );
+    if (v.takeover) {
+      lines.push(
+        `    takeover: raid0 -> raid4 (layout 5, parity slot missing) for the reshape, ` +
+          `back to raid0 after`,
+      );
+    }
+    lines.push(
+      `    size: ${kib(v.oldArraySectors)} -> ${kib(v.newArraySectors)} ` +
+        `(${kib(v.componentSectors)} per member, unchanged)`,
+    );
+    lines.push(
+      `    migration: ${v.units.numUnits} units of ${v.units.blocksPerUnit} sectors ` +
+        `(${v.units.destDepth} per member), critical units ${
+          v.units.critical.join(",") || "none"
+        }, about ${v.windows} windows`,
+    );
+    lines.push(
+      `    copy area at sector ${v.copyAreaPba} of every member (${v.backupBytes} bytes ` +
+        `backed up in all); migration record on ${v.recordDisks.join(", ")}`,
+    );
+  }
+  lines.push("  steps:");
+  p.steps.forEach((s, i) => lines.push(`    ${i + 1}. [${s.kind}] /dev/${s.device}: ${s.text}`));
+  return lines.join("\n") + "\n";
+}
