@@ -20,20 +20,10 @@ import {
 import { criticalUnits } from "../../../core/grow/window.ts";
 import { gatherArray, type MemberReader, SECTOR, stripeRows } from "../../../core/restripe/copy.ts";
 import type { MigrationRecord } from "../../../meta/imsm/model.ts";
+import { testPattern } from "./pattern.ts";
 
 const PBA = 128863;
 const DEPTH = 2048;
-
-/** Volume sector k: "IMSMTEST LBA=" + 12-digit k + "\n", repeated (fixtures README). */
-export function testPattern(first: number, sectors: number): Uint8Array {
-  const out = new Uint8Array(sectors * SECTOR);
-  const enc = new TextEncoder();
-  for (let s = 0; s < sectors; s++) {
-    const text = enc.encode(`IMSMTEST LBA=${String(first + s).padStart(12, "0")}\n`);
-    for (let i = 0; i < SECTOR; i++) out[s * SECTOR + i] = text[i % text.length];
-  }
-  return out;
-}
 
 function crashed() {
   const disks = loadCase("f_raid5_grow_3to4_crashed");
