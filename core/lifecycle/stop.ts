@@ -31,7 +31,7 @@ export async function stopDevices(
       const arrays = await runningArrays(kernel);
       const a = arrays.find((x) => x.devnm === devnm);
       if (a === undefined) refuse(`${path} is not an IMSM container or volume mdts manages`);
-      await stopOne(kernel, host, a, arrays);
+      await stopOne(kernel, host, a, arrays, path);
       messages.push(`stopped ${path}`);
     } catch (e) {
       if (!(e instanceof LifecycleError)) throw e;
@@ -55,7 +55,7 @@ export async function stopAll(kernel: Kernel, host: Host): Promise<StopResult> {
   for (const a of ordered) {
     const name = map.find((e) => e.devnm === a.devnm)?.path || `/dev/${a.devnm}`;
     try {
-      await stopOne(kernel, host, a, await runningArrays(kernel));
+      await stopOne(kernel, host, a, await runningArrays(kernel), name);
       messages.push(`stopped ${name}`);
     } catch (e) {
       if (!(e instanceof LifecycleError)) throw e;
@@ -71,8 +71,8 @@ async function stopOne(
   host: Host,
   a: RunningArray,
   all: RunningArray[],
+  display: string,
 ): Promise<void> {
-  const display = `/dev/${a.devnm}`;
   if (a.kind === "container") {
     const busy = all.filter((x) => x.kind === "volume" && x.container === a.devnm);
     if (busy.length > 0) {
