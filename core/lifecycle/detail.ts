@@ -10,7 +10,7 @@ import { containerMetadata, runningArrays, type RunningMember } from "../model.t
 import type { Host } from "./host.ts";
 import { refuse } from "./errors.ts";
 import { mdDevnmOf } from "./devices.ts";
-import { sysfsMemberOrder } from "./names.ts";
+import { kernfsNameHash, sysfsMemberOrder } from "./names.ts";
 
 export interface DetailMember {
   name: string;
@@ -78,11 +78,14 @@ export async function detail(kernel: Kernel, host: Host, path: string): Promise<
   if (a.kind === "container") {
     const c = await containerMetadata(kernel, a);
     const order = sysfsMemberOrder(a.members.map((m) => m.name));
-    // mdadm lists member arrays from the highest md number down (fixture c, VM runs)
+    // mdadm walks /sys/block, which lists names in kernfs hash order (fixture c, VM runs)
     const memberArrays = arrays
       .filter((y) => y.kind === "volume" && y.container === devnm)
       .map((y) => y.devnm)
-      .sort((x, y) => devnmNumber(y) - devnmNumber(x))
+      .sort((x, y) => {
+        const hx = kernfsNameHash(x), hy = kernfsNameHash(y);
+        return hx < hy ? -1 : hx > hy ? 1 : 0;
+      })
       .map(pathOf);
     return {
       kind: "container",
@@ -140,8 +143,4 @@ export async function detailAll(kernel: Kernel, host: Host): Promise<Detail[]> {
     out.push(await detail(kernel, host, kernel.devPath(a.devnm)).then((d) => ({ ...d, path })));
   }
   return out;
-}
-
-function devnmNumber(devnm: string): number {
-  return Number(/^md(\d+)$/.exec(devnm)?.[1] ?? -1);
 }

@@ -77,3 +77,8 @@ Deno.test("config: the ARRAY lines mdadm -Ebsc prints name the container and its
   assert.ok(sameUuid(arrays[1].container!, arrays[0].uuid!));
   assert.ok(sameUuid("a540cae7:681d6ab2:9359d060:9aff3672", "A540CAE7-681D6AB2-9359D060-9AFF3672"));
 });
+
+Deno.test("member arrays follow /sys/block's order (fixture c lists md127 before md125)", () => {
+  const sorted = ["md125", "md127"].sort((a, b) => Number(kernfsNameHash(a) - kernfsNameHash(b)));
+  assert.deepEqual(sorted, ["md127", "md125"]);
+});
