@@ -1,0 +1,108 @@
+/**
+ * The grow process's side of the monitor's control socket (md-kernel.md §6): ping the
+ * monitor (len 0; its reply means every update sent before is applied and on disk), ping
+ * the manager (len -1; it re-reads the container's arrays), and metadata updates (acked at
+ * once, then a ping so the caller knows they are on disk). Speaks to mdts's and mdadm's
+ * monitors alike.
+ */
+import { socketPath } from "../monitor/daemon.ts";
+import { encodeFrame, FrameReader } from "../monitor/protocol.ts";
+
+export interface MonitorLink {
+  ping(): Promise<void>;
+  pingManager(): Promise<void>;
+  /** Sends `blob`, waits for its ack, then pings: resolves once the update is on disk. */
+  update(blob: Uint8Array): Promise<void>;
+}
+
+export class MonitorLinkError extends Error {
+  constructor(readonly container: string, problem: string) {
+    super(
+      `monitor of /dev/${container}: ${problem}; is mdmon running for it ` +
+        `(mdts mdmon --takeover ${container})?`,
+    );
+    this.name = "MonitorLinkError";
+  }
+}
+
+/** Link over /run/mdadm/CONTAINER.sock; one connection per exchange, as mdadm does. */
+export class SocketMonitorLink implements MonitorLink {
+  constructor(
+    readonly container: string,
+    readonly runDir = "/run/mdadm",
+    readonly timeoutMs = 30_000,
+  ) {}
+
+  ping(): Promise<void> {
+    return this.#exchange([encodeFrame(0)]);
+  }
+
+  pingManager(): Promise<void> {
+    return this.#exchange([encodeFrame(-1)]);
+  }
+
+  update(blob: Uint8Array): Promise<void> {
+    return this.#exchange([encodeFrame(blob.length, blob), encodeFrame(0)]);
+  }
+
+  /** Sends each frame and waits for one reply frame to each. */
+  async #exchange(frames: Uint8Array[]): Promise<void> {
+    const path = socketPath(this.runDir, this.container);
+    let conn: Deno.UnixConn;
+    try {
+      conn = await Deno.connect({ transport: "unix", path });
+    } catch (e) {
+      throw new MonitorLinkError(
+        this.container,
+        `cannot connect to ${path}: ${(e as Error).message}`,
+      );
+    }
+    const reader = new FrameReader();
+    try {
+      for (const f of frames) {
+        for (let done = 0; done < f.length;) done += await conn.write(f.subarray(done));
+        if (!(await this.#reply(conn, reader))) {
+          throw new MonitorLinkError(this.container, `no reply within ${this.timeoutMs} ms`);
+        }
+      }
+    } finally {
+      conn.close();
+    }
+  }
+
+  async #reply(conn: Deno.UnixConn, reader: FrameReader): Promise<boolean> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      if (reader.next()) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      const buf = new Uint8Array(4096);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), left)));
+      const n = await Promise.race([conn.read(buf), timeout]).finally(() => clearTimeout(timer));
+      if (n === null) return false;
+      reader.push(buf.subarray(0, n));
+    }
+  }
+}
+
+/** dev_t as mdadm packs it into the reshape update (glibc makedev, low 32 bits). */
+export function packDev(majMin: string): number {
+  const [major, minor] = majMin.split(":").map(Number);
+  return ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0;
+}
+
+/** reshape_container_disks (type 5): old and new member count, then each new disk's dev_t. */
+export function encodeContainerReshape(
+  oldRaidDisks: number,
+  newRaidDisks: number,
+  newDisks: string[],
+): Uint8Array {
+  const out = new Uint8Array(12 + 4 * newDisks.length);
+  const v = new DataView(out.buffer);
+  v.setInt32(0, 5, true);
+  v.setInt32(4, oldRaidDisks, true);
+  v.setInt32(8, newRaidDisks, true);
+  newDisks.forEach((d, i) => v.setUint32(12 + 4 * i, packDev(d), true));
+  return out;
+}

@@ -1,0 +1,518 @@
+/**
+ * Executes a container OCE plan (core/grow/plan.ts) through the Kernel port and the monitor:
+ * freeze, the reshape_container_disks update, then per volume (in the order the monitor puts
+ * them into migration) takeover, raid_disks, new disks, shape, reshape start, the checkpointed
+ * window loop, the end of the migration, array size, takeover back; then unfreeze
+ * (imsm-reshape.md §2.1-§2.5).
+ *
+ * Ordering rule of each window (safer than mdadm 4.2, which backs up before blocking I/O):
+ * suspend user I/O to the window, then back up its critical unit to the copy area, flush,
+ * record rec_status 1 (migration record + checkpoint update + ping), and only then let md
+ * in (sync_max). After md finished the window: record rec_status 0 at the next unit.
+ *
+ * On a failure before md started reshaping, the level is put back and the container
+ * unfrozen; after, md is stopped at its last checkpoint (sync_max kept), the suspend window
+ * cleared and the container left frozen: the metadata and the migration record describe a
+ * resumable reshape (--grow --continue or assembly continues it).
+ */
+import type { Kernel } from "../../kernel/interface.ts";
+import type { MdArray } from "../../kernel/md/sysfs.ts";
+import { isErrno } from "../../kernel/errno.ts";
+import type { ImsmContainer } from "../../meta/imsm/edit/container.ts";
+import type { MigrationRecord } from "../../meta/imsm/model.ts";
+import { MIGR_REC_STATUS } from "../../meta/imsm/constants.ts";
+import {
+  diskSerial,
+  ordIndex,
+  volumeInGeneralMigration,
+  volumeName,
+} from "../../meta/imsm/accessors.ts";
+import { advanceCheckpoint, initMigrationRecord } from "../../meta/imsm/edit/migration.ts";
+import { serializeMigrationSector } from "../../meta/imsm/migration_record.ts";
+import { encodeCheckpointUpdate } from "../monitor/protocol.ts";
+import type { ContainerDisk } from "../monitor/container_model.ts";
+import type { MemberReader } from "../restripe/copy.ts";
+import type { GrowPlan, VolumePlan } from "./plan.ts";
+import { type MigrationGeometry, migrationGeometry } from "./geometry.ts";
+import { checkpointUnit, DEFAULT_TUNING, nextWindow, type WindowTuning } from "./window.ts";
+import { backupRecord, buildBackup } from "./backup.ts";
+import { encodeContainerReshape, type MonitorLink } from "./monitor_link.ts";
+import { abortTakeover, backToRaid0, toParityLast } from "./takeover.ts";
+import type { GrowProgress } from "./progress.ts";
+
+export interface GrowContext {
+  kernel: Kernel;
+  monitor: MonitorLink;
+  plan: GrowPlan;
+  /** Every disk of the container (members and the spares being added). */
+  disks: ContainerDisk[];
+  /** Reads the container metadata as it is on the disks now. */
+  load(): Promise<ImsmContainer>;
+  sleep?(ms: number): Promise<void>;
+  now?(): number;
+  log?(message: string): void;
+  progress?(p: GrowProgress): void;
+  tuning?: WindowTuning;
+  /** How often sync_completed is polled while md works a window. */
+  pollMs?: number;
+  /** How long the monitor may take to end a volume's migration in the metadata. */
+  monitorTimeoutMs?: number;
+}
+
+export type GrowStage =
+  | "freeze"
+  | "metadata-update"
+  | "takeover"
+  | "set-raid-disks"
+  | "add-disk"
+  | "impose-shape"
+  | "start-reshape"
+  | "migration-record"
+  | "window"
+  | "wait-idle"
+  | "migration-end"
+  | "array-size"
+  | "takeover-back"
+  | "unfreeze";
+
+/** A failed grow: where, on which device, and what state the disks were left in. */
+export class GrowError extends Error {
+  constructor(
+    readonly stage: GrowStage,
+    readonly device: string,
+    problem: string,
+    readonly leftResumable: boolean,
+  ) {
+    super(
+      `/dev/${device}: ${stage}: ${problem}; ` +
+        (leftResumable
+          ? "the reshape stopped at its last checkpoint and the container stays frozen: " +
+            "continue it with --grow --continue (or by assembling the container again)"
+          : "nothing was reshaped; the container was unfrozen"),
+    );
+    this.name = "GrowError";
+  }
+}
+
+export interface VolumeReport {
+  device: string;
+  windows: number;
+  criticalWindows: number;
+  seconds: number;
+}
+
+export interface GrowReport {
+  volumes: VolumeReport[];
+}
+
+const MAX_SECTOR_TEXT = (1n << 63n) - 1n;
+
+class Runner {
+  readonly kernel: Kernel;
+  readonly monitor: MonitorLink;
+  readonly plan: GrowPlan;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => number;
+  readonly log: (m: string) => void;
+  readonly tuning: WindowTuning;
+  readonly pollMs: number;
+  readonly monitorTimeoutMs: number;
+  frozen: string[] = [];
+  stage: GrowStage = "freeze";
+  device: string;
+  /** md reshape started on the current volume: from here the disks must stay resumable. */
+  reshaping = false;
+
+  constructor(readonly ctx: GrowContext) {
+    this.kernel = ctx.kernel;
+    this.monitor = ctx.monitor;
+    this.plan = ctx.plan;
+    this.sleep = ctx.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.now = ctx.now ?? (() => performance.now());
+    this.log = ctx.log ?? (() => {});
+    this.tuning = { ...(ctx.tuning ?? DEFAULT_TUNING) };
+    this.pollMs = ctx.pollMs ?? 100;
+    this.monitorTimeoutMs = ctx.monitorTimeoutMs ?? 60_000;
+    this.device = ctx.plan.container;
+  }
+
+  at(stage: GrowStage, device: string): void {
+    this.stage = stage;
+    this.device = device;
+    this.log(`${stage} /dev/${device}`);
+  }
+
+  disk(serial: string): ContainerDisk {
+    const d = this.ctx.disks.find((x) => x.serial === serial);
+    if (!d) {
+      throw new Error(
+        `disk with serial ${serial} is not a component of /dev/${this.plan.container}`,
+      );
+    }
+    return d;
+  }
+
+  // ------------------------------------------------------------------ container steps
+
+  async freeze(): Promise<void> {
+    for (const v of this.plan.volumes) {
+      this.at("freeze", v.device);
+      const array = this.kernel.array(v.device);
+      const action = await array.syncAction();
+      if (action !== null) {
+        if (action !== "idle" && action !== "recover" && action !== "frozen") {
+          throw new Error(`sync_action is "${action}": the array is busy; wait until it is idle`);
+        }
+        await array.setSyncAction("frozen");
+      }
+      await array.setBlocked(true);
+      this.frozen.push(v.device);
+      await this.monitor.ping();
+      const after = await array.syncAction();
+      if (action !== null && after !== "frozen") {
+        throw new Error(`sync_action reads "${after}" after freezing (a recovery started?)`);
+      }
+    }
+  }
+
+  async unfreeze(): Promise<void> {
+    for (const devnm of [...this.frozen].reverse()) {
+      const array = this.kernel.array(devnm);
+      if (await array.exists()) await array.setBlocked(false, true);
+    }
+    this.frozen = [];
+    await this.monitor.ping();
+  }
+
+  async sendReshape(): Promise<void> {
+    this.at("metadata-update", this.plan.container);
+    const blob = encodeContainerReshape(
+      this.plan.oldRaidDisks,
+      this.plan.newRaidDisks,
+      this.plan.spares.map((s) => s.majMin),
+    );
+    await this.monitor.update(blob);
+    await this.monitor.ping();
+  }
+
+  /** Waits until the metadata shows volume `index` in general migration. */
+  async migratingVolume(v: VolumePlan): Promise<ImsmContainer | null> {
+    const deadline = this.now() + this.monitorTimeoutMs;
+    for (;;) {
+      const c = await this.ctx.load();
+      const m = volumeInGeneralMigration(c.mpb);
+      if (m && m.index === v.index) return c;
+      const vol = c.mpb.volumes[v.index];
+      if (!m && vol && vol.maps[0].numMembers === this.plan.newRaidDisks) return null;
+      if (this.now() > deadline) {
+        throw new Error(
+          `the monitor did not put volume ${v.name} into migration within ` +
+            `${this.monitorTimeoutMs} ms (the metadata shows ${
+              m ? `volume ${volumeName(m.volume)}` : "no volume"
+            } migrating)`,
+        );
+      }
+      await this.monitor.ping();
+      await this.sleep(this.pollMs);
+    }
+  }
+
+  // ------------------------------------------------------------------ one volume
+
+  async volume(v: VolumePlan, number: number): Promise<VolumeReport> {
+    const array = this.kernel.array(v.device);
+    const started = this.now();
+    await this.monitor.pingManager();
+    await this.monitor.ping();
+    let c = await this.migratingVolume(v);
+    if (c === null) {
+      this.log(`volume ${v.name} already has ${this.plan.newRaidDisks} members; skipped`);
+      return { device: v.device, windows: 0, criticalWindows: 0, seconds: 0 };
+    }
+    let tookOver = false;
+    try {
+      if (v.takeover) {
+        this.at("takeover", v.device);
+        await toParityLast(array, this.monitor);
+        tookOver = true;
+      }
+      const again = { onWritePending: () => this.monitor.ping() };
+      this.at("set-raid-disks", v.device);
+      await array.setRaidDisks(v.during.newRaidDisks, again);
+      for (const nd of v.newDisks) {
+        this.at("add-disk", v.device);
+        const d = this.disk(nd.serial);
+        await array.addMember(d.name, {
+          offset: BigInt(v.dataStart),
+          sizeKiB: BigInt(v.componentSectors / 2),
+          slot: nd.slot,
+          states: ["external_bbl"],
+        });
+      }
+      this.at("impose-shape", v.device);
+      await array.setChunkSize(v.new.chunkKiB * 1024);
+      await array.setLayout(v.during.layout);
+      await array.setRaidDisks(v.during.newRaidDisks, again);
+      this.at("start-reshape", v.device);
+      await array.write("suspend_lo", String(MAX_SECTOR_TEXT));
+      await array.write("suspend_hi", "0");
+      await array.write("suspend_lo", "0");
+      await array.setSyncMin(0n);
+      await array.setSyncMax(0n);
+      await this.startReshape(array);
+      this.reshaping = true;
+    } catch (e) {
+      if (tookOver && !this.reshaping) await abortTakeover(array).catch(() => {});
+      throw e;
+    }
+    c = await this.ctx.load();
+    const windows = await this.windows(v, array, c, number);
+    this.at("wait-idle", v.device);
+    await this.waitIdle(array);
+    await this.clearRecords(v, c);
+    await array.write("suspend_lo", String(MAX_SECTOR_TEXT));
+    await array.write("suspend_hi", "0");
+    await array.write("suspend_lo", "0");
+    this.reshaping = false;
+    this.at("migration-end", v.device);
+    await this.waitMigrationEnd(v);
+    this.at("array-size", v.device);
+    const size = await array.arraySize();
+    const want = BigInt(v.newArraySectors / 2);
+    if (size === "default" || size < want) await array.setArraySize(want);
+    if (v.takeover) {
+      this.at("takeover-back", v.device);
+      await backToRaid0(array);
+      await this.monitor.pingManager();
+      await this.monitor.ping();
+    }
+    return { device: v.device, ...windows, seconds: (this.now() - started) / 1000 };
+  }
+
+  async startReshape(array: MdArray): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        await array.setSyncAction("reshape");
+        return;
+      } catch (e) {
+        if (!isErrno(e, "EBUSY") || attempt >= 5) throw e;
+        await this.sleep(1000);
+      }
+    }
+  }
+
+  recordDisks(c: ImsmContainer, v: VolumePlan): ContainerDisk[] {
+    const map = c.mpb.volumes[v.index].maps[0];
+    return map.ord.slice(0, 2).map((o) => this.disk(diskSerial(c.mpb.disks[ordIndex(o)])));
+  }
+
+  async writeRecord(c: ImsmContainer, v: VolumePlan, rec: MigrationRecord | null): Promise<void> {
+    for (const d of this.recordDisks(c, v)) {
+      const size = await this.kernel.blocks.size(d.path);
+      const ss = d.sectorSize;
+      await this.kernel.writer.write({
+        device: d.path,
+        offset: size - BigInt(ss),
+        data: serializeMigrationSector(rec, ss),
+        purpose: "migration-record",
+        what: rec === null
+          ? `cleared migration record of ${d.path}`
+          : `migration record of ${d.path}: unit ${rec.currMigrUnitLo}, status ${rec.recStatus}`,
+      });
+      await this.kernel.writer.flush(d.path);
+    }
+  }
+
+  clearRecords(v: VolumePlan, c: ImsmContainer): Promise<void> {
+    return this.writeRecord(c, v, null);
+  }
+
+  /** Record on disk, then the monitor stores the unit in the MPB (update + ping). */
+  async checkpoint(c: ImsmContainer, v: VolumePlan, rec: MigrationRecord): Promise<void> {
+    await this.writeRecord(c, v, rec);
+    const unit = BigInt(rec.currMigrUnitLo) + (BigInt(rec.currMigrUnitHi) << 32n);
+    await this.monitor.update(encodeCheckpointUpdate(unit));
+  }
+
+  oldReader(g: MigrationGeometry, c: ImsmContainer): MemberReader {
+    const vol = c.mpb.volumes[g.volumeIndex];
+    const source = vol.maps[1].ord.map((o) => this.disk(diskSerial(c.mpb.disks[ordIndex(o)])));
+    return async (member, sector, sectors) => {
+      const d = source[member];
+      if (!d) return null; // the empty parity slot of a raid0 taken over to raid4
+      return await this.kernel.blocks.read(
+        d.path,
+        BigInt(g.dataStart + sector) * 512n,
+        sectors * 512,
+      );
+    };
+  }
+
+  async backup(
+    c: ImsmContainer,
+    g: MigrationGeometry,
+    rec: MigrationRecord,
+    unit: number,
+  ): Promise<MigrationRecord> {
+    const images = await buildBackup(g, unit, this.oldReader(g, c));
+    const pba = BigInt(rec.ckptAreaPbaLo) + (BigInt(rec.ckptAreaPbaHi) << 32n);
+    // image i belongs at the copy area of the disk with table index i (mdadm's addressing)
+    for (let i = 0; i < images.length; i++) {
+      const d = this.disk(diskSerial(c.mpb.disks[i]));
+      await this.kernel.writer.write({
+        device: d.path,
+        offset: pba * 512n,
+        data: images[i],
+        purpose: "copy-area",
+        what: `copy area of ${d.path}: unit ${unit}, slot ${i}`,
+      });
+    }
+    for (let i = 0; i < images.length; i++) {
+      await this.kernel.writer.flush(this.disk(diskSerial(c.mpb.disks[i])).path);
+    }
+    return backupRecord(advanceCheckpoint(c, rec, unit).record, unit, images);
+  }
+
+  async windows(
+    v: VolumePlan,
+    array: MdArray,
+    c: ImsmContainer,
+    number: number,
+  ): Promise<{ windows: number; criticalWindows: number }> {
+    this.at("migration-record", v.device);
+    const g = migrationGeometry(c.mpb, v.index, v.componentSectors);
+    const u = g.unit;
+    let rec = advanceCheckpoint(c, initMigrationRecord(c), 0).record;
+    await this.checkpoint(c, v, rec);
+    const degradedAtStart = (await array.degraded()) ?? 0;
+    let unit = 0;
+    let windows = 0;
+    let critical = 0;
+    let rate: number | null = null;
+    this.stage = "window";
+    while (unit < u.numUnits) {
+      const w = nextWindow(u, unit, {
+        ...this.tuning,
+        speedSectorsPerSecond: rate ?? this.tuning.speedSectorsPerSecond,
+      });
+      await array.setSuspendWindow(BigInt(w.start), BigInt(w.end));
+      if (w.critical) {
+        rec = await this.backup(c, g, rec, unit);
+        await this.checkpoint(c, v, rec);
+        critical++;
+      }
+      const t0 = this.now();
+      const target = BigInt(Math.ceil(w.end / u.newDataDisks));
+      await array.setSyncMax(target);
+      await this.waitWindow(array, target);
+      const seconds = (this.now() - t0) / 1000;
+      if (seconds > 0) rate = (w.end - w.start) / seconds;
+      const degraded = (await array.degraded()) ?? 0;
+      if (degraded > degradedAtStart) {
+        throw new Error(
+          `degraded went from ${degradedAtStart} to ${degraded} during window ` +
+            `${w.start}..${w.end}: a member failed`,
+        );
+      }
+      unit = Math.min(checkpointUnit(u, w.end), u.numUnits);
+      rec = advanceCheckpoint(c, rec, unit, MIGR_REC_STATUS.UNIT_SRC_NORMAL).record;
+      rec.filler = new Uint8Array(64);
+      await this.checkpoint(c, v, rec);
+      windows++;
+      this.ctx.progress?.({
+        device: v.device,
+        volume: number,
+        volumes: this.plan.volumes.length,
+        done: w.end,
+        total: u.maxPosition,
+        unit,
+        units: u.numUnits,
+        rate,
+      });
+    }
+    return { windows, criticalWindows: critical };
+  }
+
+  /** Until md reached `target` (per-device sectors) or finished the reshape. */
+  async waitWindow(array: MdArray, target: bigint): Promise<void> {
+    for (;;) {
+      const done = await array.syncCompleted();
+      if (done === "none") return;
+      if (done !== null && done !== "delayed" && done.done >= target) return;
+      const action = await array.syncAction();
+      if (action !== "reshape") {
+        if (action === "idle") return;
+        throw new Error(`sync_action became "${action}" while waiting for sector ${target}`);
+      }
+      await this.sleep(this.pollMs);
+    }
+  }
+
+  async waitIdle(array: MdArray): Promise<void> {
+    while ((await array.syncAction()) === "reshape") {
+      const done = await array.syncCompleted();
+      if (done === "none") break;
+      await this.sleep(this.pollMs);
+    }
+    for (let i = 0; i < 100 && (await array.reshapePosition()) !== "none"; i++) {
+      await this.sleep(this.pollMs);
+    }
+  }
+
+  /** The monitor ends the volume's migration when md went idle at the end. */
+  async waitMigrationEnd(v: VolumePlan): Promise<void> {
+    const deadline = this.now() + this.monitorTimeoutMs;
+    for (;;) {
+      await this.monitor.ping();
+      const c = await this.ctx.load();
+      const vol = c.mpb.volumes[v.index];
+      if (vol.migrState === 0 && vol.maps[0].numMembers === this.plan.newRaidDisks) return;
+      if (this.now() > deadline) {
+        throw new Error(
+          `the reshape finished but the monitor did not end volume ${v.name}'s migration in ` +
+            `the metadata within ${this.monitorTimeoutMs} ms`,
+        );
+      }
+      await this.sleep(this.pollMs);
+    }
+  }
+
+  /** After a failure: make the disks tell the truth and keep md from going past them. */
+  async abort(keepFrozen: boolean): Promise<void> {
+    if (this.reshaping) {
+      const array = this.kernel.array(this.device);
+      await array.write("suspend_lo", String(MAX_SECTOR_TEXT)).catch(() => {});
+      await array.write("suspend_hi", "0").catch(() => {});
+      await array.write("suspend_lo", "0").catch(() => {});
+      await array.setSyncAction("idle").catch(() => {});
+      await array.setSyncMin(0n).catch(() => {});
+      return; // frozen stays: the reshape waits for --grow --continue
+    }
+    // the metadata already records the migration: stay frozen so it resumes from unit 0
+    if (!keepFrozen) await this.unfreeze().catch(() => {});
+  }
+}
+
+/** Runs the plan; throws GrowError with the disks left unchanged or resumable. */
+export async function runGrowPlan(ctx: GrowContext): Promise<GrowReport> {
+  const r = new Runner(ctx);
+  const report: GrowReport = { volumes: [] };
+  let sent = false;
+  try {
+    await r.freeze();
+    await r.sendReshape();
+    sent = true;
+    let number = 0;
+    for (const v of ctx.plan.volumes) report.volumes.push(await r.volume(v, ++number));
+    r.at("unfreeze", ctx.plan.container);
+    await r.unfreeze();
+    return report;
+  } catch (e) {
+    const problem = e instanceof Error ? e.message : String(e);
+    const stage = r.stage;
+    const device = r.device;
+    const resumable = r.reshaping || sent;
+    await r.abort(resumable);
+    throw new GrowError(stage, device, problem, resumable);
+  }
+}

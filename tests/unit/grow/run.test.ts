@@ -1,0 +1,247 @@
+/**
+ * The OCE state machine on the FakeKernel with mdts's real monitor (Manager + Monitor in
+ * process, reached through a MonitorLink that hands frames to Manager.handle): raid5 3->4
+ * from freeze to unfreeze. The fake md moves its reshape only when the runner sleeps, so the
+ * windows, checkpoints and copy-area writes are deterministic.
+ */
+import assert from "node:assert/strict";
+import { setup } from "../monitor/setup.ts";
+import { recordSysfs } from "../lifecycle/fake_host.ts";
+import { containerDisks } from "../../../core/monitor/container_model.ts";
+import { loadContainer } from "../../../core/imsm/store.ts";
+import { type GrowPlan, planGrow } from "../../../core/grow/plan.ts";
+import { GrowError, runGrowPlan } from "../../../core/grow/run.ts";
+import type { MonitorLink } from "../../../core/grow/monitor_link.ts";
+import { encodeContainerReshape, packDev } from "../../../core/grow/monitor_link.ts";
+import { decodeUpdate, encodeFrame, FrameReader } from "../../../core/monitor/protocol.ts";
+import { endMigration } from "../../../meta/imsm/edit/migration.ts";
+import { parseMigrationRecord } from "../../../meta/imsm/migration_record.ts";
+import { volumeInGeneralMigration } from "../../../meta/imsm/accessors.ts";
+import { migrationGeometry } from "../../../core/grow/geometry.ts";
+import { buildBackup } from "../../../core/grow/backup.ts";
+import { ENV } from "../monitor/setup.ts";
+import type { GrowProgress } from "../../../core/grow/progress.ts";
+
+type S = Awaited<ReturnType<typeof setup>>;
+
+/** Frames to the in-process manager; records what was sent. */
+function link(s: S, sent: string[]): MonitorLink {
+  const call = async (bytes: Uint8Array) => {
+    const r = new FrameReader();
+    r.push(bytes);
+    const f = r.next()!;
+    if (f.length > 0) sent.push(`update ${decodeUpdate(f.payload).type}`);
+    await s.manager.handle(f);
+  };
+  return {
+    ping: () => call(encodeFrame(0)),
+    pingManager: () => call(encodeFrame(-1)),
+    update: async (blob) => {
+      await call(encodeFrame(blob.length, blob));
+      await call(encodeFrame(0));
+    },
+  };
+}
+
+/**
+ * Stand-in for the monitor's end of a general migration (md idle, reshape_position none):
+ * mdts's monitor does not do it yet (core/monitor/decide.ts), mdmon does (spec §2.5 step 2).
+ */
+async function endWhenDone(s: S, devnm: string): Promise<void> {
+  const c = s.model.container;
+  const m = volumeInGeneralMigration(c.mpb);
+  if (!m) return;
+  if ((await s.kernel.array(devnm).reshapePosition()) !== "none") return;
+  if ((await s.kernel.array(devnm).syncAction()) === "reshape") return;
+  // before the reshape starts md is idle too: it is over only once md has the new count
+  const rd = await s.kernel.array(devnm).raidDisks();
+  if (rd?.value !== m.volume.maps[0].numMembers || rd.old !== null) return;
+  s.monitor.queue.push({ what: "end migration (test)", apply: (x) => endMigration(x, m.index) });
+  await s.monitor.waitForPass();
+}
+
+async function fixture() {
+  const s = await setup({ level: 5, members: 3, spares: 1, clean: true });
+  await s.manager.scan();
+  const running = s.monitor.run(5);
+  const disks = await containerDisks(s.kernel, "md127", ENV);
+  const c = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
+  const spare = disks.find((d) => d.name === "vdd")!;
+  const decision = planGrow(c, {
+    container: "md127",
+    volumeDevices: ["md126"],
+    busy: [],
+    spares: [{
+      serial: spare.serial,
+      path: spare.path,
+      majMin: spare.majMin,
+      sizeSectors: Number(spare.sizeBytes / 512n),
+      sectorSize: 512,
+    }],
+    sectorSize: 512,
+  }, { raidDevices: 4 });
+  assert.ok(decision.ok);
+  const plan = (decision as { plan: GrowPlan }).plan;
+  return { s, running, disks, plan };
+}
+
+Deno.test("grow run: raid5 3->4 from freeze to unfreeze, checkpoints and copy area in order", async () => {
+  const { s, running, disks, plan } = await fixture();
+  // some recognisable old data in the first units of every member
+  for (const d of ["vda", "vdb", "vdc"]) {
+    const data = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7 + d.charCodeAt(2)) & 0xff);
+    await s.kernel.disks.write({
+      device: `/dev/${d}`,
+      offset: 0n,
+      data,
+      purpose: "data",
+      what: "t",
+    });
+  }
+  const before = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
+  const sysfs = recordSysfs(s.kernel);
+  const sent: string[] = [];
+  const progress: GrowProgress[] = [];
+  const records: { unit: number; status: number }[] = [];
+  const origWrite = s.kernel.writer.write.bind(s.kernel.writer);
+  let expectedUnit0: Uint8Array[] | null = null;
+  s.kernel.writer.write = async (req) => {
+    if (req.purpose === "migration-record" && req.device === "/dev/vda") {
+      const r = parseMigrationRecord(req.data, req.device);
+      if (r) records.push({ unit: r.currMigrUnitLo, status: r.recStatus });
+    }
+    if (req.purpose === "copy-area" && expectedUnit0 === null) {
+      // the unit 0 image, computed independently from the old layout on the disks
+      const c = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
+      const g = migrationGeometry(c.mpb, 0, plan.volumes[0].componentSectors);
+      expectedUnit0 = await buildBackup(g, 0, (m, sector, n) => {
+        const name = ["vda", "vdb", "vdc"][m];
+        return s.kernel.blocks.read(`/dev/${name}`, BigInt(sector) * 512n, n * 512);
+      });
+      const slot = ["/dev/vda", "/dev/vdb", "/dev/vdc", "/dev/vdd"].indexOf(req.device);
+      assert.deepEqual(req.data, expectedUnit0[slot]);
+    }
+    return await origWrite(req);
+  };
+  const ml = link(s, sent);
+  const report = await runGrowPlan({
+    kernel: s.kernel,
+    monitor: {
+      ...ml,
+      ping: async () => {
+        await ml.ping();
+        await endWhenDone(s, "md126");
+      },
+    },
+    plan,
+    disks,
+    load: () => loadContainer(s.kernel.blocks, disks.map((d) => d.path)),
+    sleep: async () => {
+      s.kernel.md.advanceSync("md126", 1024n);
+      await new Promise((r) => setTimeout(r, 0));
+    },
+    progress: (p) => progress.push(p),
+    pollMs: 1,
+    monitorTimeoutMs: 5_000,
+  });
+  s.monitor.stop();
+  await running;
+
+  // the order of the container-level steps, as mdadm 4.2 + mdmon do them
+  const first = (w: string) => sysfs.findIndex((x) => x.startsWith(w));
+  assert.ok(first("md126/sync_action=frozen") < first("md126/metadata_version=external:-md127/0"));
+  assert.ok(first("md126/metadata_version=external:-") < first("md126/raid_disks=4"));
+  assert.ok(first("md126/raid_disks=4") < first("md126/new_dev="));
+  assert.ok(first("md126/new_dev=") < first("md126/dev-vdd/offset=0"));
+  assert.ok(first("md126/dev-vdd/slot=3") < first("md126/chunk_size=65536"));
+  assert.ok(first("md126/sync_max=0") < first("md126/sync_action=reshape"));
+  assert.equal(sysfs.at(-2), "md126/metadata_version=external:/md127/0");
+  assert.equal(sysfs.at(-1), "md126/sync_action=idle");
+  assert.equal(sent[0], "update reshape_container_disks");
+  assert.ok(sent.slice(1).every((x) => x === "update general_migration_checkpoint"));
+
+  // units 0,1,2 go through the copy area (status 1 before md may move), the rest do not
+  const critical = records.filter((r) => r.status === 1).map((r) => r.unit);
+  assert.deepEqual(critical, [0, 1, 2]);
+  assert.deepEqual(records[0], { unit: 0, status: 0 });
+  const units = records.filter((r) => r.status === 0).map((r) => r.unit);
+  assert.deepEqual(units, [...units].sort((a, b) => a - b));
+  assert.equal(units.at(-1), 16);
+  assert.ok(expectedUnit0 !== null);
+  // each critical window: suspended, then backed up + recorded, then sync_max
+  const unit1Suspend = first("md126/suspend_hi=12288");
+  const syncMax1 = first("md126/sync_max=4096");
+  assert.ok(unit1Suspend > 0 && unit1Suspend < syncMax1);
+
+  // the end: 4 members, not migrating, array size grown, record cleared, suspend cleared
+  const after = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
+  assert.equal(before.mpb.volumes[0].maps[0].numMembers, 3);
+  assert.equal(after.mpb.volumes[0].maps[0].numMembers, 4);
+  assert.equal(after.mpb.volumes[0].migrState, 0);
+  assert.equal(await s.kernel.array("md126").arraySize(), 49152n);
+  assert.equal(await s.kernel.array("md126").suspendHi(), 0n);
+  const last = await s.kernel.blocks.read("/dev/vda", BigInt(64 * 1024 * 1024 - 512), 512);
+  assert.equal(parseMigrationRecord(last, "vda"), null);
+  assert.equal(report.volumes[0].criticalWindows, 3);
+  assert.ok(report.volumes[0].windows < 16, `${report.volumes[0].windows} windows`);
+  assert.equal(progress.at(-1)!.done, progress.at(-1)!.total);
+});
+
+Deno.test("grow run: a copy-area write failure stops md at its checkpoint, frozen and resumable", async () => {
+  const { s, running, disks, plan } = await fixture();
+  const sysfs = recordSysfs(s.kernel);
+  const orig = s.kernel.writer.write.bind(s.kernel.writer);
+  let copies = 0;
+  s.kernel.writer.write = (req) => {
+    if (req.purpose === "copy-area" && ++copies === 5) {
+      return Promise.reject(new Error("EIO on /dev/vda"));
+    }
+    return orig(req);
+  };
+  const err = await runGrowPlan({
+    kernel: s.kernel,
+    monitor: link(s, []),
+    plan,
+    disks,
+    load: () => loadContainer(s.kernel.blocks, disks.map((d) => d.path)),
+    sleep: async () => {
+      s.kernel.md.advanceSync("md126", 1024n);
+      await new Promise((r) => setTimeout(r, 0));
+    },
+    pollMs: 1,
+    monitorTimeoutMs: 2_000,
+  }).then(() => null, (e) => e);
+  s.monitor.stop();
+  await running;
+  assert.ok(err instanceof GrowError, String(err));
+  assert.equal(err.stage, "window");
+  assert.equal(err.leftResumable, true);
+  assert.match(err.message, /EIO on \/dev\/vda/);
+  // md may not go past unit 1 (sync_max stays at the end of unit 0), I/O unblocked, still frozen
+  assert.equal(await s.kernel.array("md126").syncMax(), 2048n);
+  assert.equal(await s.kernel.array("md126").suspendHi(), 0n);
+  assert.equal(
+    (await s.kernel.array("md126").metadataVersion()).kind === "external-member" &&
+      ((await s.kernel.array("md126").metadataVersion()) as { blocked: boolean }).blocked,
+    true,
+  );
+  assert.ok(!sysfs.includes("md126/metadata_version=external:/md127/0"));
+  // the metadata says: migrating, checkpoint at unit 1 (unit 0 done)
+  const c = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
+  assert.equal(c.mpb.volumes[0].migrState, 1);
+  const rec = parseMigrationRecord(
+    await s.kernel.blocks.read("/dev/vda", BigInt(64 * 1024 * 1024 - 512), 512),
+    "vda",
+  )!;
+  assert.equal(rec.currMigrUnitLo, 1);
+  assert.equal(rec.recStatus, 0);
+});
+
+Deno.test("grow run: reshape_container_disks blob is mdadm's (observed bytes)", () => {
+  // spec imsm-reshape.md §2.1 step 7: 05 00 00 00 03 00 00 00 04 00 00 00 30 fe 00 00
+  assert.deepEqual(
+    [...encodeContainerReshape(3, 4, ["254:48"])],
+    [5, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0x30, 0xfe, 0, 0],
+  );
+  assert.equal(packDev("259:300"), (300 & 0xff) | (259 << 8) | ((300 & ~0xff) << 12));
+});
