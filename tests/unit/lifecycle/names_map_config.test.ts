@@ -1,6 +1,7 @@
 /** Pure pieces of the lifecycle checked against real mdadm 4.2 output and traces. */
 import assert from "node:assert/strict";
 import {
+  kernfsNameHash,
   parseRequestedName,
   sysfsMemberOrder,
   uniqueLinkName,
