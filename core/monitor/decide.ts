@@ -9,7 +9,13 @@
 import type { ArrayState, SyncAction, SyncCompleted } from "../../kernel/md/sysfs.ts";
 import type { ImsmVolume } from "../../meta/imsm/model.ts";
 import { DISK_STATUS, MAP_STATE, MIGR_TYPE, VOLUME_STATUS } from "../../meta/imsm/constants.ts";
-import { diskSerial, isFailed, raidLevel, volumeCurrMigrUnit } from "../../meta/imsm/accessors.ts";
+import {
+  diskSerial,
+  isFailed,
+  isGeneralMigration,
+  raidLevel,
+  volumeCurrMigrUnit,
+} from "../../meta/imsm/accessors.ts";
 import { blocksPerMigrationUnit } from "../../meta/imsm/migration_units.ts";
 import {
   beginResync,
@@ -42,6 +48,9 @@ export interface ArrayView {
   /** metadata_version says "-" (frozen by mdadm): no reconfiguration. */
   blocked: boolean;
   members: MemberView[];
+  /** md's reshape_position and raid_disks ("new (old)" while reshaping); absent = unknown. */
+  reshapePosition?: bigint | "none";
+  raidDisks?: { value: number; old: number | null } | null;
 }
 
 export type SysfsWrite =
@@ -110,6 +119,16 @@ export function decideArray(
       steps.push({ kind: "flush" });
     }
     return { steps, drop: true };
+  }
+  // 0. a general migration (OCE) ends when md runs the new member count with no reshape
+  // left (mdmon: reshape gone idle with reshape_position none); the next volume's starts
+  if (isGeneralMigration(vol) && reshapeFinished(vol, view)) {
+    steps.push({
+      kind: "edit",
+      why: "reshape finished",
+      edit: (x) => (isGeneralMigration(x.mpb.volumes[index]) ? endMigration(x, index) : x),
+    });
+    steps.push({ kind: "flush" });
   }
   if (!REDUNDANT.has(level)) return { steps, drop: false };
 
@@ -253,6 +272,19 @@ export function decideArray(
   }
   steps.push({ kind: "flush" });
   return { steps, drop: false };
+}
+
+/**
+ * md shows the migration's new shape and nothing pending. Before the reshape starts md is
+ * idle too, but still has the old member count (or "new (old)" once raid_disks is raised).
+ */
+function reshapeFinished(vol: ImsmVolume, view: ArrayView): boolean {
+  const rd = view.raidDisks;
+  if (view.reshapePosition !== "none" || view.syncAction === "reshape" || !rd) return false;
+  if (rd.old !== null) return false;
+  const n = vol.maps[0].numMembers;
+  // a raid0 volume reshapes as raid4 with an empty parity slot, then goes back to raid0
+  return rd.value === n || (raidLevel(vol.maps[0]) === 0 && rd.value === n + 1);
 }
 
 function markCleanIf(c: ImsmContainer, index: number): ImsmContainer {

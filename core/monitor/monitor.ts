@@ -56,7 +56,13 @@ export async function readArrayView(array: MdArray): Promise<ArrayView> {
     };
   }
   const resync = await array.read("resync_start");
+  const reshape = await array.read("reshape_position");
+  const raidDisks = await array.raidDisks().catch(() => null);
   return {
+    reshapePosition: reshape === null || reshape.trim() === "none"
+      ? "none"
+      : BigInt(reshape.trim()),
+    raidDisks,
     arrayState: await array.arrayState(),
     syncAction: await array.syncAction(),
     syncCompleted: await array.syncCompleted(),
@@ -207,10 +213,13 @@ export class Monitor {
     }
   }
 
-  /** Whether a subarray is one the monitor looks after (raid0 has nothing to record). */
+  /**
+   * Whether a subarray is one the monitor looks after: raid0 has nothing to record, except
+   * the end of its migration while it grows.
+   */
   static monitored(c: ImsmContainer, index: number): boolean {
     const vol = c.mpb.volumes[index];
-    return vol !== undefined && raidLevel(vol.maps[0]) !== 0;
+    return vol !== undefined && (raidLevel(vol.maps[0]) !== 0 || vol.migrState !== 0);
   }
 
   async #rewatch(): Promise<void> {

@@ -14,9 +14,7 @@ import { GrowError, runGrowPlan } from "../../../core/grow/run.ts";
 import type { MonitorLink } from "../../../core/grow/monitor_link.ts";
 import { encodeContainerReshape, packDev } from "../../../core/grow/monitor_link.ts";
 import { decodeUpdate, encodeFrame, FrameReader } from "../../../core/monitor/protocol.ts";
-import { endMigration } from "../../../meta/imsm/edit/migration.ts";
 import { parseMigrationRecord } from "../../../meta/imsm/migration_record.ts";
-import { volumeInGeneralMigration } from "../../../meta/imsm/accessors.ts";
 import { migrationGeometry } from "../../../core/grow/geometry.ts";
 import { buildBackup } from "../../../core/grow/backup.ts";
 import { ENV } from "../monitor/setup.ts";
@@ -41,23 +39,6 @@ function link(s: S, sent: string[]): MonitorLink {
       await call(encodeFrame(0));
     },
   };
-}
-
-/**
- * Stand-in for the monitor's end of a general migration (md idle, reshape_position none):
- * mdts's monitor does not do it yet (core/monitor/decide.ts), mdmon does (spec §2.5 step 2).
- */
-async function endWhenDone(s: S, devnm: string): Promise<void> {
-  const c = s.model.container;
-  const m = volumeInGeneralMigration(c.mpb);
-  if (!m) return;
-  if ((await s.kernel.array(devnm).reshapePosition()) !== "none") return;
-  if ((await s.kernel.array(devnm).syncAction()) === "reshape") return;
-  // before the reshape starts md is idle too: it is over only once md has the new count
-  const rd = await s.kernel.array(devnm).raidDisks();
-  if (rd?.value !== m.volume.maps[0].numMembers || rd.old !== null) return;
-  s.monitor.queue.push({ what: "end migration (test)", apply: (x) => endMigration(x, m.index) });
-  await s.monitor.waitForPass();
 }
 
 async function fixture() {
@@ -126,13 +107,7 @@ Deno.test("grow run: raid5 3->4 from freeze to unfreeze, checkpoints and copy ar
   const ml = link(s, sent);
   const report = await runGrowPlan({
     kernel: s.kernel,
-    monitor: {
-      ...ml,
-      ping: async () => {
-        await ml.ping();
-        await endWhenDone(s, "md126");
-      },
-    },
+    monitor: ml,
     plan,
     disks,
     load: () => loadContainer(s.kernel.blocks, disks.map((d) => d.path)),
