@@ -170,8 +170,10 @@ async function endPrevious(pid: number, log: Log): Promise<boolean> {
 /** Member arrays of the container listed in /proc/mdstat (any level). */
 async function memberArrays(kernel: Kernel, devnm: string): Promise<string[]> {
   const mdstat = await kernel.mdstat();
-  return mdstat.arrays.filter((a) => externalMemberOf(a.superVersion)?.container === devnm)
-    .map((a) => a.devnm);
+  // an inactive entry is a stopped array md has not released yet, or one being assembled
+  return mdstat.arrays.filter((a) =>
+    a.active && externalMemberOf(a.superVersion)?.container === devnm
+  ).map((a) => a.devnm);
 }
 
 export type DaemonResult =

@@ -233,9 +233,7 @@ export class Monitor {
     }
     const k = key.join(";");
     if (k === this.#watchKey && this.#watchers.length === specs.length) return;
-    for (const w of this.#watchers) w.close();
-    this.#watchers = [];
-    this.#pending.clear();
+    this.#retire();
     for (const s of specs) {
       try {
         this.#watchers.push(await s.array.watch(s.paths));
@@ -286,9 +284,23 @@ export class Monitor {
       await this.#sleep(idleMs);
     }
     // let polls in flight end (they time out) before their files are closed
-    await Promise.all(this.#pending.values());
-    for (const w of this.#watchers) w.close();
+    const pending = [...this.#pending.values()];
+    this.#retire();
+    await Promise.all(pending);
+  }
+
+  /**
+   * Drops the current watchers. One with a poll in flight is closed only once that poll has
+   * returned: its files must not be closed (and their numbers reused) under a running poll.
+   */
+  #retire(): void {
+    for (const w of this.#watchers) {
+      const p = this.#pending.get(w);
+      if (p) p.finally(() => w.close());
+      else w.close();
+    }
     this.#watchers = [];
+    this.#pending.clear();
   }
 
   stop(): void {
