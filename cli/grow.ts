@@ -1,6 +1,11 @@
 /**
- * `--grow`: container OCE (`--raid-devices=N` on an IMSM container). For now mdts prints
- * the plan (`--dry-run`, `--json`) and refuses to execute it; nothing is written either way.
+ * `--grow`: container OCE (`--raid-devices=N` on an IMSM container). `--dry-run` / `--json`
+ * print the plan and write nothing. Otherwise the plan runs (core/grow/run.ts): in the
+ * foreground with a progress line on a terminal (or with MDTS_GROW_FOREGROUND=1), else as
+ * mdadm does: "multi-array reshape continues in background" and a detached child of this
+ * program runs it (MDTS_GROW_CHILD=1), logging to /run/mdadm/CONTAINER.grow.log, its pid in
+ * /run/mdadm/CONTAINER.grow.pid while it runs. `--backup-file` is accepted and ignored (IMSM
+ * keeps its backup in the copy area on the disks).
  */
 import type { GrowCommand } from "./command.ts";
 import type { Io, System } from "./run.ts";
@@ -14,6 +19,11 @@ import { diskSerial } from "../meta/imsm/accessors.ts";
 import type { Kernel } from "../kernel/interface.ts";
 import type { ImsmContainer } from "../meta/imsm/edit/container.ts";
 import { type GrowFacts, type GrowPlan, planGrow } from "../core/grow/plan.ts";
+import { GrowError, runGrowPlan } from "../core/grow/run.ts";
+import { SocketMonitorLink } from "../core/grow/monitor_link.ts";
+import { progressLine } from "../core/grow/progress.ts";
+import { ensureMonitor } from "../core/lifecycle/monitor_start.ts";
+import { selfCommand } from "../core/monitor/launch.ts";
 
 export function runGrow(cmd: GrowCommand, prog: string, system: System, io: Io) {
   return guarded(io, prog, async () => {
@@ -56,11 +66,108 @@ export function runGrow(cmd: GrowCommand, prog: string, system: System, io: Io) 
       io.out(renderPlan(cmd.device, decision.plan));
       return 0;
     }
-    refuse(
-      "executing an Online Capacity Expansion is not implemented in mdts yet; " +
-        "--dry-run shows what it would do (nothing was changed)",
-    );
+    const monitorProblem = await ensureMonitor(host, devnm);
+    if (monitorProblem !== null) {
+      refuse(`cannot start the monitor for /dev/${devnm}: ${monitorProblem}; nothing was changed`);
+    }
+    if (!(await host.monitorRunning(devnm))) {
+      refuse(`no monitor (mdmon) runs for /dev/${devnm}; a grow cannot proceed without it`);
+    }
+    // as mdadm's check_mdmon_version: the monitor must answer before anything is frozen
+    const link = new SocketMonitorLink(devnm, (ct) => host.monitorSocket(ct));
+    try {
+      await link.ping();
+    } catch (e) {
+      refuse(`${(e as Error).message}; nothing was changed`);
+    }
+    const child = host.env("MDTS_GROW_CHILD") === "1";
+    const foreground = child || host.env("MDTS_GROW_FOREGROUND") === "1" || isTerminal();
+    if (!foreground) {
+      const problem = await startChild(devnm);
+      if (problem !== null) refuse(`cannot start the grow in the background: ${problem}`);
+      io.err(`${prog}: multi-array reshape continues in background\n`);
+      return 0;
+    }
+    const tty = !child && isTerminal();
+    const pidFile = child ? growPidPath(devnm) : null;
+    if (pidFile) await Deno.writeTextFile(pidFile, `${Deno.pid}\n`).catch(() => {});
+    try {
+      await runGrowPlan({
+        kernel,
+        monitor: link,
+        plan: decision.plan,
+        disks,
+        load: () => loadContainer(kernel.blocks, disks.map((d) => d.path)),
+        log: host.env("MDTS_GROW_DEBUG") ? (m) => io.err(`${prog}: ${m}\n`) : undefined,
+        progress: (p) => {
+          if (tty) io.err(`\r${progressLine(p)}\x1b[K`);
+          else if (child) io.err(`${progressLine(p)}\n`);
+        },
+      });
+      if (tty) io.err("\n");
+      return 0;
+    } catch (e) {
+      if (tty) io.err("\n");
+      if (e instanceof GrowError) {
+        io.err(`${prog}: ${e.message}\n`);
+        return 1;
+      }
+      throw e;
+    } finally {
+      if (pidFile) await Deno.remove(pidFile).catch(() => {});
+    }
   });
+}
+
+function isTerminal(): boolean {
+  try {
+    return Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+export function growPidPath(devnm: string): string {
+  return `/run/mdadm/${devnm}.grow.pid`;
+}
+
+/** Re-runs this very command detached, as the grow child; error text or null. */
+async function startChild(devnm: string): Promise<string | null> {
+  try {
+    await Deno.mkdir("/run/mdadm", { recursive: true });
+    const env = Deno.env.toObject();
+    env.MDTS_GROW_CHILD = "1";
+    env.MDTS_GROW_LOG = `/run/mdadm/${devnm}.grow.log`;
+    // the shell points the child's output at the log file, so it outlives this process
+    const child = new Deno.Command("/bin/sh", {
+      args: ["-c", 'exec "$0" "$@" >>"$MDTS_GROW_LOG" 2>&1', ...selfCommand(), ...Deno.args],
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      detached: true,
+    }).spawn();
+    let exited: Deno.CommandStatus | null = null;
+    child.status.then((st) => (exited = st));
+    const pidFile = growPidPath(devnm);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && exited === null) {
+      const pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
+      if (pid > 0) {
+        child.unref();
+        return null;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return exited !== null
+      ? `the grow child exited with status ${
+        (exited as Deno.CommandStatus).code
+      } (see /run/mdadm/${devnm}.grow.log)`
+      : "the grow child did not start within 15 s";
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 async function growFacts(

@@ -5,7 +5,7 @@
  * once, then a ping so the caller knows they are on disk). Speaks to mdts's and mdadm's
  * monitors alike.
  */
-import { socketPath } from "../monitor/daemon.ts";
+import type { MonitorConnection } from "../lifecycle/host.ts";
 import { encodeFrame, FrameReader } from "../monitor/protocol.ts";
 
 export interface MonitorLink {
@@ -25,11 +25,11 @@ export class MonitorLinkError extends Error {
   }
 }
 
-/** Link over /run/mdadm/CONTAINER.sock; one connection per exchange, as mdadm does. */
+/** Link over the host's connection to /run/mdadm/CONTAINER.sock; one per exchange, as mdadm. */
 export class SocketMonitorLink implements MonitorLink {
   constructor(
     readonly container: string,
-    readonly runDir = "/run/mdadm",
+    readonly connect: (container: string) => Promise<MonitorConnection | null>,
     readonly timeoutMs = 30_000,
   ) {}
 
@@ -47,21 +47,12 @@ export class SocketMonitorLink implements MonitorLink {
 
   /** Sends each frame and waits for one reply frame to each. */
   async #exchange(frames: Uint8Array[]): Promise<void> {
-    const path = socketPath(this.runDir, this.container);
-    let conn: Deno.UnixConn;
-    try {
-      conn = await Deno.connect({ transport: "unix", path });
-    } catch (e) {
-      throw new MonitorLinkError(
-        this.container,
-        `cannot connect to ${path}: ${(e as Error).message}`,
-      );
-    }
-    const reader = new FrameReader();
+    const conn = await this.connect(this.container);
+    if (conn === null) throw new MonitorLinkError(this.container, "no control socket");
     try {
       for (const f of frames) {
-        for (let done = 0; done < f.length;) done += await conn.write(f.subarray(done));
-        if (!(await this.#reply(conn, reader))) {
+        await conn.send(f);
+        if (!(await this.#reply(conn))) {
           throw new MonitorLinkError(this.container, `no reply within ${this.timeoutMs} ms`);
         }
       }
@@ -70,19 +61,16 @@ export class SocketMonitorLink implements MonitorLink {
     }
   }
 
-  async #reply(conn: Deno.UnixConn, reader: FrameReader): Promise<boolean> {
-    const deadline = Date.now() + this.timeoutMs;
-    for (;;) {
-      if (reader.next()) return true;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      const buf = new Uint8Array(4096);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), left)));
-      const n = await Promise.race([conn.read(buf), timeout]).finally(() => clearTimeout(timer));
-      if (n === null) return false;
-      reader.push(buf.subarray(0, n));
-    }
+  async #reply(conn: MonitorConnection): Promise<boolean> {
+    const head = await conn.receive(8, this.timeoutMs);
+    if (head === null) return false;
+    const reader = new FrameReader();
+    reader.push(head);
+    const len = new DataView(head.buffer, head.byteOffset, 8).getInt32(4, true);
+    const rest = await conn.receive(Math.max(0, len) + 4, this.timeoutMs);
+    if (rest === null) return false;
+    reader.push(rest);
+    return reader.next() !== null;
   }
 }
 
