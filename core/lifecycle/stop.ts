@@ -99,6 +99,9 @@ async function stopOne(
       await kernel.stopArray(a.devnm);
       break;
     } catch (e) {
+      // the monitor may have cleared an inactive volume itself, and the kernel then drops
+      // the device (and its /dev node) before our STOP_ARRAY gets to it
+      if (await gone(kernel, a.devnm)) break;
       if (!isErrno(e, "EBUSY")) throw e;
       if (a.kind === "volume" || attempt >= 25) busyRefusal(display);
       await host.sleep(200);
@@ -111,6 +114,11 @@ async function stopOne(
     }
     await updateMap(host, (all) => withoutEntry(all, a.devnm));
   });
+}
+
+async function gone(kernel: Kernel, devnm: string): Promise<boolean> {
+  const state = await kernel.md.read(devnm, "array_state").catch(() => null);
+  return state === null || state === "clear";
 }
 
 function busyRefusal(display: string): never {
