@@ -285,8 +285,8 @@ export class FakeMdStore implements MdAttributeStore {
 
   write(devnm: string, path: string, value: string): Promise<void> {
     try {
-      this.#writeSync(this.#array(devnm, path), path, value.replace(/\n$/, ""));
-      return Promise.resolve();
+      const waiting = this.#writeSync(this.#array(devnm, path), path, value.replace(/\n$/, ""));
+      return waiting ?? Promise.resolve();
     } catch (e) {
       return Promise.reject(e);
     } finally {
@@ -294,10 +294,23 @@ export class FakeMdStore implements MdAttributeStore {
     }
   }
 
-  #writeSync(a: FakeArray, path: string, v: string): void {
+  /** Resolves once `pred` holds (checked after every change of the fake). */
+  #when(pred: () => boolean): Promise<void> {
+    if (pred()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const stop = this.listen(() => {
+        if (!pred()) return;
+        stop();
+        resolve();
+      });
+    });
+  }
+
+  /** Applies a write; returns a promise when the write blocks in the kernel (md_allow_write). */
+  #writeSync(a: FakeArray, path: string, v: string): Promise<void> | void {
     const target = `/sys/block/${a.devnm}/md/${path}`;
     const op = `writing "${v}" to`;
-    if (path.startsWith("dev-")) return this.#writeMember(a, path, v, target, op);
+    if (path.startsWith("dev-")) return void this.#writeMember(a, path, v, target, op);
     const redundant = this.#redundantRunning(a);
     switch (path) {
       case "metadata_version":
@@ -327,9 +340,14 @@ export class FakeMdStore implements MdAttributeStore {
           (a.state === "clean" || a.state === "active-idle") &&
           a.metadataVersion.startsWith("external:")
         ) {
-          // md_allow_write: a clean external array needs user space to mark it active first
+          // md_allow_write (6.1): the writer sleeps while the array reads write-pending, until
+          // user space (mdmon) writes "active"
           a.state = "write-pending";
-          throw err(11, op, target);
+          const self = this.#arrays.get(a.devnm);
+          return this.#when(() => this.#arrays.get(a.devnm) !== self || a.state !== "write-pending")
+            .then(() => {
+              a.pendingRaidDisks = n;
+            });
         }
         a.pendingRaidDisks = n;
         return;
@@ -560,7 +578,8 @@ export class FakeMdStore implements MdAttributeStore {
           const dirty = REDUNDANT.has(a.level) &&
             (a.resyncStart !== "none" || a.state === "write-pending" || a.state === "active" ||
               a.state === "active-idle");
-          a.state = dirty ? "active" : "clean";
+          // with safe_mode_delay 0 an idle dirty array is at once active-idle
+          a.state = dirty ? (a.safeModeMs === 0 ? "active-idle" : "active") : "clean";
           this.#maybeStartResync(a);
         } else if (v === "clean") {
           if (a.state === "write-pending") throw err(EBUSY, op, target);
@@ -634,6 +653,13 @@ export class FakeMdStore implements MdAttributeStore {
           a.oldRaidDisks = a.raidDisks;
           a.raidDisks = a.pendingRaidDisks;
           a.pendingRaidDisks = null;
+          // the added devices take their slots at once: the reshape writes them in step
+          for (const m of a.members) {
+            if (m.slot !== null && m.slot < a.raidDisks && !m.faulty) {
+              m.inSync = true;
+              m.recoveryStart = "none";
+            }
+          }
         }
         if (a.reshapePosition === "none") a.reshapePosition = 0n;
         a.sync = { action: "reshape", pos: 0n };

@@ -196,8 +196,13 @@ export class MdMember {
 
 /** Options of MdArray.setRaidDisks. */
 export interface RaidDisksOptions {
-  /** Called once when the kernel says EAGAIN (external array not yet active): ping mdmon. */
-  onAgain?: () => Promise<void>;
+  /**
+   * Called when the array waits for user space: on Linux 6.1 the write itself blocks (md waits
+   * in md_allow_write) while array_state reads write-pending, until somebody - normally mdmon -
+   * writes "active"; older kernels returned EAGAIN instead, and the write is then retried once.
+   * Typically pings mdmon. Without it the write simply waits for mdmon.
+   */
+  onWritePending?: () => Promise<void>;
 }
 
 /** One md device's attributes. */
@@ -274,15 +279,34 @@ export class MdArray {
     if (delay !== null) await this.write("safe_mode_delay", "0");
     try {
       try {
-        await this.write(attr, value);
+        await this.#writeWatchingPending(attr, value, o);
       } catch (e) {
-        if (!isErrno(e, "EAGAIN") || !o.onAgain) throw e;
-        await o.onAgain();
+        if (!isErrno(e, "EAGAIN") || !o.onWritePending) throw e;
+        await o.onWritePending();
         await this.write(attr, value);
       }
     } finally {
       if (delay !== null) await this.write("safe_mode_delay", delay);
     }
+  }
+
+  /** The write, with array_state watched meanwhile so that a write-pending wait is answered. */
+  async #writeWatchingPending(attr: string, value: string, o: RaidDisksOptions): Promise<void> {
+    if (!o.onWritePending) return await this.write(attr, value);
+    let settled = false;
+    const write = this.write(attr, value).finally(() => (settled = true));
+    const watcher = await this.watch(["array_state"]);
+    try {
+      let state = await this.read("array_state");
+      while (!settled) {
+        if (state === "write-pending") await o.onWritePending();
+        const r = await Promise.race([write.then(() => null, () => null), watcher.wait(200)]);
+        state = r === null ? null : r.values.get("array_state") ?? null;
+      }
+    } finally {
+      watcher.close();
+    }
+    await write;
   }
 
   /** KiB used on each member. */

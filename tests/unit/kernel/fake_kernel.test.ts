@@ -113,12 +113,14 @@ Deno.test("freeze, grow raid_disks with EAGAIN, checkpointed reshape with sync_m
   assert.equal(await a.syncAction(), "frozen");
   await a.addMember("vdd", { offset: 0n, sizeKiB: 16384n });
   assert.deepEqual(await a.member("vdd").state(), ["spare"]);
-  // clean external array: raid_disks says EAGAIN until user space marks it active
+  // clean external array: the raid_disks write sleeps (write-pending) until user space marks
+  // the array active, as md_allow_write does on Linux 6.1
   let pinged = 0;
   await a.setRaidDisks(4, {
-    onAgain: async () => {
+    onWritePending: async () => {
       pinged++;
       assert.equal(await a.arrayState(), "write-pending");
+      assert.equal(await a.read("safe_mode_delay"), "0.000", "zero while raid_disks is written");
       await a.setArrayState("active"); // what mdmon does on write-pending
     },
   });
@@ -142,6 +144,20 @@ Deno.test("freeze, grow raid_disks with EAGAIN, checkpointed reshape with sync_m
   assert.deepEqual(await a.raidDisks(), { value: 4, old: null });
   await a.setBlocked(false, true);
   assert.equal((await a.metadataVersion() as { blocked: boolean }).blocked, false);
+});
+
+Deno.test("without a responder the raid_disks write waits for somebody to write active", async () => {
+  const k = threeDisks();
+  const a = await raid5(k);
+  let done = false;
+  const w = a.write("raid_disks", "4").then(() => (done = true));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(done, false);
+  assert.equal(await a.arrayState(), "write-pending");
+  await a.setArrayState("active");
+  await w;
+  assert.equal(done, true);
+  assert.equal(await a.arrayState(), "active");
 });
 
 Deno.test("write-pending on a clean external array until active is written", async () => {

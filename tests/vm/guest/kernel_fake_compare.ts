@@ -2,7 +2,8 @@
  * Guest-side probe: replays one sequence of sysfs operations on the real kernel and on the
  * FakeKernel, reading the same attributes after every step, and prints the differences as JSON.
  *
- *   kernel_fake_compare.ts vdb vdc
+ *   kernel_fake_compare.ts raid1 vdb vdc
+ *   kernel_fake_compare.ts reshape vdb vdc vdd vde
  */
 import { FakeKernel } from "../../../kernel/fake/fake_kernel.ts";
 import type { Kernel } from "../../../kernel/interface.ts";
@@ -34,13 +35,27 @@ const ARRAY_ATTRS = [
 ];
 const MEMBER_ATTRS = ["state", "slot", "offset", "size", "recovery_start"];
 
-type Step = { name: string; run: (k: Kernel, devnm: string) => Promise<unknown> };
+export type Step = {
+  name: string;
+  run: (k: Kernel, devnm: string) => Promise<unknown>;
+  /** The real kernel moves on by itself after this step: compare at the next settle. */
+  racy?: boolean;
+};
 
-function steps(disks: string[]): Step[] {
-  const w = (attr: string, value: string): Step => ({
-    name: `${attr} <- ${JSON.stringify(value)}`,
-    run: (k, devnm) => k.md.write(devnm, attr, value),
-  });
+const w = (attr: string, value: string): Step => ({
+  name: `${attr} <- ${JSON.stringify(value)}`,
+  run: (k, devnm) => k.md.write(devnm, attr, value),
+});
+
+const addDisk = (d: string): Step => ({
+  name: `new_dev <- ${d}`,
+  run: async (k, devnm) => {
+    await k.md.write(devnm, "new_dev", (await k.md.blockDevNumber(d))!);
+  },
+});
+
+/** raid1 life cycle: build, start, freeze, fail a member the way mdmon handles it, stop. */
+function raid1Steps(disks: string[]): Step[] {
   return [
     w("metadata_version", "external:mdts-probe"),
     w("level", "raid1"),
@@ -49,12 +64,7 @@ function steps(disks: string[]): Step[] {
     w("component_size", "16384"),
     w("resync_start", "18446744073709551615"),
     ...disks.flatMap((d, slot) => [
-      {
-        name: `new_dev <- ${d}`,
-        run: async (k: Kernel, devnm: string) => {
-          await k.md.write(devnm, "new_dev", (await k.md.blockDevNumber(d))!);
-        },
-      },
+      addDisk(d),
       w(`dev-${d}/offset`, "2048"),
       w(`dev-${d}/size`, "16384"),
       w(`dev-${d}/slot`, String(slot)),
@@ -74,7 +84,99 @@ function steps(disks: string[]): Step[] {
   ];
 }
 
-async function snapshot(k: Kernel, devnm: string, disks: string[]) {
+/**
+ * Lets the kernel work until `done` holds (30 s at most), standing in for mdmon: an array that
+ * waits in write-pending is marked active. The fake's sync thread is moved by advanceSync.
+ */
+function settle(
+  label: string,
+  done: (v: (a: string) => Promise<string | null>) => Promise<boolean>,
+): Step {
+  return {
+    name: `(settle: ${label})`,
+    run: async (k, devnm) => {
+      const read = (a: string) => k.md.read(devnm, a);
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        if (await read("array_state") === "write-pending") {
+          await k.md.write(devnm, "array_state", "active");
+        }
+        if (k instanceof FakeKernel) k.md.advanceSync(devnm, 1n << 40n);
+        if (await done(read)) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`settle ${label}: timed out`);
+    },
+  };
+}
+
+/** raid5 3 -> 4 disks, checkpointed with sync_max like the grow child. */
+function reshapeSteps(disks: string[]): Step[] {
+  const [a, b, c, d] = disks;
+  return [
+    w("metadata_version", "external:/md99/0"),
+    w("level", "raid5"),
+    w("raid_disks", "3"),
+    w("chunk_size", "65536"),
+    w("layout", "0"),
+    w("component_size", "16384"),
+    w("array_size", "32768"),
+    w("resync_start", "18446744073709551615"),
+    ...[a, b, c].flatMap((x, slot) => [
+      addDisk(x),
+      w(`dev-${x}/offset`, "0"),
+      w(`dev-${x}/size`, "16384"),
+      w(`dev-${x}/slot`, String(slot)),
+    ]),
+    w("array_state", "readonly"),
+    w("safe_mode_delay", "4.000\n"),
+    w("array_state", "active"),
+    addDisk(d),
+    w(`dev-${d}/offset`, "0"),
+    w(`dev-${d}/size`, "16384"),
+    w("metadata_version", "external:-md99/0"),
+    w("sync_action", "frozen"),
+    {
+      // blocks in md_allow_write until "active" is written: our stand-in for mdmon does it
+      name: "raid_disks <- 4 (write-pending answered with active)",
+      run: (k, devnm) =>
+        k.array(devnm).setRaidDisks(4, {
+          onWritePending: () => k.md.write(devnm, "array_state", "active"),
+        }),
+    },
+    w(`dev-${d}/slot`, "3"),
+    w("sync_min", "0"),
+    w("sync_max", "2048"),
+    w("suspend_lo", "0"),
+    w("suspend_hi", "6144"),
+    { ...w("sync_action", "reshape"), racy: true },
+    settle(
+      "reshape reaches sync_max",
+      async (r) => (await r("sync_completed"))?.startsWith("2048 /") ?? false,
+    ),
+    w("suspend_lo", "9223372036854775807"),
+    w("suspend_hi", "0"),
+    w("suspend_lo", "0"),
+    { ...w("sync_max", "max"), racy: true },
+    settle(
+      "reshape done",
+      async (r) => await r("sync_action") === "idle" && await r("reshape_position") === "none",
+    ),
+    w("array_size", "49152"),
+    w("metadata_version", "external:/md99/0"),
+    w("sync_action", "idle"),
+    w("array_state", "clean"),
+    w("array_state", "inactive"),
+    w("array_state", "clear"),
+  ];
+}
+
+export const SCENARIOS: Record<string, { disks: number; steps: (disks: string[]) => Step[] }> = {
+  raid1: { disks: 2, steps: raid1Steps },
+  reshape: { disks: 4, steps: reshapeSteps },
+};
+
+export async function snapshot(k: Kernel, devnm: string, disks: string[]) {
   const s: Record<string, string | null> = {};
   for (const a of ARRAY_ATTRS) s[a] = await k.md.read(devnm, a).catch((e) => `error ${e.code}`);
   for (const d of disks) {
@@ -91,7 +193,7 @@ async function snapshot(k: Kernel, devnm: string, disks: string[]) {
   return s;
 }
 
-async function main(disks: string[]) {
+async function main(scenario: string, disks: string[]) {
   const real = new LinuxKernel();
   const devnm = (await real.createArray()).devnm;
   const fake = new FakeKernel();
@@ -103,7 +205,7 @@ async function main(disks: string[]) {
   const out = [];
   const first = [await snapshot(real, devnm, disks), await snapshot(fake, devnm, disks)];
   out.push({ step: "created", diffs: diff(first[0], first[1]), real: first[0] });
-  for (const step of steps(disks)) {
+  for (const step of SCENARIOS[scenario].steps(disks)) {
     const results = [];
     for (const k of [real, fake]) {
       results.push(
@@ -113,16 +215,16 @@ async function main(disks: string[]) {
     // the kernel may finish things asynchronously (e.g. a stop); give it a moment
     await new Promise((r) => setTimeout(r, 200));
     const [r, f] = [await snapshot(real, devnm, disks), await snapshot(fake, devnm, disks)];
-    const diffs = diff(r, f);
+    const diffs = step.racy ? [] : diff(r, f);
     if (results[0] !== results[1]) {
       diffs.unshift({ attr: "(result)", real: results[0], fake: results[1] });
     }
     out.push({ step: step.name, result: results[0], diffs, real: r });
   }
-  emit({ devnm, steps: out });
+  emit({ scenario, devnm, steps: out });
 }
 
-function diff(r: Record<string, string | null>, f: Record<string, string | null>) {
+export function diff(r: Record<string, string | null>, f: Record<string, string | null>) {
   return Object.keys(r).filter((k) => r[k] !== f[k]).map((k) => ({
     attr: k,
     real: r[k],
@@ -131,9 +233,10 @@ function diff(r: Record<string, string | null>, f: Record<string, string | null>
 }
 
 if (import.meta.main) {
-  if (Deno.args.length !== 2) {
-    console.error("usage: kernel_fake_compare.ts DISK DISK");
+  const [scenario, ...disks] = Deno.args;
+  if (!SCENARIOS[scenario] || disks.length !== SCENARIOS[scenario].disks) {
+    console.error("usage: kernel_fake_compare.ts raid1 DISK DISK | reshape DISK DISK DISK DISK");
     Deno.exit(2);
   }
-  await main(Deno.args);
+  await main(scenario, disks);
 }
