@@ -238,29 +238,24 @@ export async function runDaemon(
   Deno.addSignalListener("SIGUSR1", onUsr1);
 
   await manager.scan();
-  const monitorDone = monitor.run(1000);
+  const monitorDone = monitor.run();
 
   // the manager: /proc/mdstat changes (new arrays, new disks), until nothing is left
   const managerDone = (async () => {
-    const watcher = await kernel.watchMdstat();
-    try {
-      let empty = 0;
-      while (!stopping) {
-        await watcher.wait(1000);
-        if (stopping) break;
-        try {
-          await manager.scan();
-          const exists = await kernel.array(o.devnm).exists();
-          const members = exists ? await memberArrays(kernel, o.devnm) : [];
-          empty = members.length === 0 ? empty + 1 : 0;
-          // two looks in a row: a volume being created has a moment with no entry
-          if (empty >= 2) stop(exists ? "no member arrays left" : "the container is gone");
-        } catch (e) {
-          log(`manager pass failed: ${(e as Error).message}`);
-        }
+    let empty = 0;
+    while (!stopping) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (stopping) break;
+      try {
+        await manager.scan();
+        const exists = await kernel.array(o.devnm).exists();
+        const members = exists ? await memberArrays(kernel, o.devnm) : [];
+        empty = members.length === 0 ? empty + 1 : 0;
+        // two looks in a row: a volume being created has a moment with no entry
+        if (empty >= 2) stop(exists ? "no member arrays left" : "the container is gone");
+      } catch (e) {
+        log(`manager pass failed: ${(e as Error).message}`);
       }
-    } finally {
-      watcher.close();
     }
   })();
 

@@ -3,10 +3,9 @@
  * (array_state, sync_action, sync_completed, resync_start, each member's state), asks
  * decide.ts what to do, and does it in order: metadata edits, metadata writes, sysfs writes.
  * Metadata updates queued by the manager (from the control socket) are applied first, in
- * the order they arrived. Between passes it sleeps on the watched sysfs files.
+ * the order they arrived. Between passes it sleeps briefly (or until kicked).
  */
 import type { Kernel } from "../../kernel/interface.ts";
-import type { AttributeWatcher } from "../../kernel/md/store.ts";
 import { type MdArray, parseMetadataVersion } from "../../kernel/md/sysfs.ts";
 import type { ImsmContainer } from "../../meta/imsm/edit/mod.ts";
 import { raidLevel } from "../../meta/imsm/accessors.ts";
@@ -72,26 +71,16 @@ export async function readArrayView(array: MdArray): Promise<ArrayView> {
   };
 }
 
-/** Files whose notification wakes the monitor, per array. */
-async function watchPaths(array: MdArray): Promise<string[]> {
-  const paths = ["array_state", "sync_action", "sync_completed", "resync_start"];
-  for (const name of await array.store.memberNames(array.devnm)) paths.push(`dev-${name}/state`);
-  return paths;
-}
-
 export class Monitor {
   readonly arrays = new Map<string, WatchedArray>();
   readonly queue: QueuedEdit[] = [];
   /** Completed passes; pings wait for it to move. */
   passes = 0;
-  #watchers: AttributeWatcher[] = [];
-  #watchKey = "";
   #kick: (() => void) | null = null;
   #kicked = false;
   /** Passes started; a ping waits for one that starts after it arrived. */
   #started = 0;
   #passWaiters: { needs: number; resolve: () => void }[] = [];
-  #pending = new Map<AttributeWatcher, Promise<void>>();
   #stopping = false;
   /** Serialises passes with the manager's changes (one JS thread, but many awaits). */
   lock: Promise<void> = Promise.resolve();
@@ -222,58 +211,32 @@ export class Monitor {
     return vol !== undefined && (raidLevel(vol.maps[0]) !== 0 || vol.migrState !== 0);
   }
 
-  async #rewatch(): Promise<void> {
-    const key: string[] = [];
-    const specs: { array: MdArray; paths: string[] }[] = [];
-    for (const a of this.arrays.values()) {
-      const array = this.kernel.array(a.devnm);
-      const paths = await watchPaths(array);
-      key.push(`${a.devnm}:${paths.join(",")}`);
-      specs.push({ array, paths });
-    }
-    const k = key.join(";");
-    if (k === this.#watchKey && this.#watchers.length === specs.length) return;
-    this.#retire();
-    for (const s of specs) {
-      try {
-        this.#watchers.push(await s.array.watch(s.paths));
-      } catch (e) {
-        this.log(`${s.array.devnm}: cannot watch: ${(e as Error).message}`);
-      }
-    }
-    this.#watchKey = k;
-  }
-
-  /** Sleeps until a watched file changes, a kick, or `timeoutMs`. */
+  /**
+   * Sleeps until a kick or `timeoutMs`. Every pass re-reads every array, so a short interval
+   * stands in for mdmon's poll on the sysfs files: polling them through a nonblocking FFI call
+   * stalled the event loop on a real kernel (seen in the VM); a timer does not.
+   */
   async #sleep(timeoutMs: number): Promise<void> {
     if (this.#kicked) {
       this.#kicked = false;
       return;
     }
-    await this.#rewatch();
-    const kicked = new Promise<void>((resolve) => (this.#kick = resolve));
-    // one poll in flight per watcher: a kick leaves it running and the next sleep reuses it
-    for (const w of this.#watchers) {
-      if (this.#pending.has(w)) continue;
-      const p = w.wait(timeoutMs).then(() => {}, () => {}).finally(() => this.#pending.delete(w));
-      this.#pending.set(w, p);
-    }
-    const waits = this.#watchers.map((w) => this.#pending.get(w)!);
-    const timer = new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, timeoutMs);
-      kicked.then(() => clearTimeout(t));
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.#kick = null;
+        resolve();
+      }, timeoutMs);
+      this.#kick = () => {
+        clearTimeout(t);
+        this.#kick = null;
+        resolve();
+      };
     });
-    await Promise.race([kicked, timer, ...waits]);
-    this.debug(`woken (kick ${this.#kicked})`);
-    this.#kick = null;
     this.#kicked = false;
   }
 
-  /**
-   * The loop: pass, sleep, pass... until stop(). `idleMs` bounds each sleep so that a
-   * missed notification costs at most that long.
-   */
-  async run(idleMs = 1000): Promise<void> {
+  /** The loop: pass, sleep, pass... until stop(). */
+  async run(idleMs = 200): Promise<void> {
     while (!this.#stopping) {
       try {
         await this.pass();
@@ -283,24 +246,6 @@ export class Monitor {
       if (this.#stopping) break;
       await this.#sleep(idleMs);
     }
-    // let polls in flight end (they time out) before their files are closed
-    const pending = [...this.#pending.values()];
-    this.#retire();
-    await Promise.all(pending);
-  }
-
-  /**
-   * Drops the current watchers. One with a poll in flight is closed only once that poll has
-   * returned: its files must not be closed (and their numbers reused) under a running poll.
-   */
-  #retire(): void {
-    for (const w of this.#watchers) {
-      const p = this.#pending.get(w);
-      if (p) p.finally(() => w.close());
-      else w.close();
-    }
-    this.#watchers = [];
-    this.#pending.clear();
   }
 
   stop(): void {
