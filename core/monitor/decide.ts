@@ -51,6 +51,8 @@ export interface ArrayView {
   /** md's reshape_position and raid_disks ("new (old)" while reshaping); absent = unknown. */
   reshapePosition?: bigint | "none";
   raidDisks?: { value: number; old: number | null } | null;
+  /** md's level text (raid0, raid4, raid5...); absent = unknown. */
+  mdLevel?: string;
 }
 
 export type SysfsWrite =
@@ -283,8 +285,10 @@ function reshapeFinished(vol: ImsmVolume, view: ArrayView): boolean {
   if (view.reshapePosition !== "none" || view.syncAction === "reshape" || !rd) return false;
   if (rd.old !== null) return false;
   const n = vol.maps[0].numMembers;
-  // a raid0 volume reshapes as raid4 with an empty parity slot, then goes back to raid0
-  return rd.value === n || (raidLevel(vol.maps[0]) === 0 && rd.value === n + 1);
+  // a raid0 volume reshapes as raid4/5 with an empty parity slot (n + 1 disks once grown),
+  // then goes back to raid0 with n
+  if (raidLevel(vol.maps[0]) === 0 && view.mdLevel !== "raid0") return rd.value === n + 1;
+  return rd.value === n;
 }
 
 function markCleanIf(c: ImsmContainer, index: number): ImsmContainer {

@@ -57,7 +57,9 @@ export async function readArrayView(array: MdArray): Promise<ArrayView> {
   const resync = await array.read("resync_start");
   const reshape = await array.read("reshape_position");
   const raidDisks = await array.raidDisks().catch(() => null);
+  const mdLevel = (await array.read("level"))?.trim();
   return {
+    mdLevel,
     reshapePosition: reshape === null || reshape.trim() === "none"
       ? "none"
       : BigInt(reshape.trim()),
