@@ -119,15 +119,23 @@ Deno.test("vm kernel: FFI block I/O, md from nothing, poll, fake vs real, mdadm'
     assert.ok(r.ticks > 10, `event loop ticks during poll: ${r.ticks}`);
   });
 
-  await t.step(
-    "FakeKernel and the real kernel agree after every step of one sysfs sequence",
-    async () => {
-      const r: Json = await probe(vm, "kernel_fake_compare.ts", "vdb vdc");
+  for (const [scenario, disks] of [["raid1", "vdb vdc"], ["reshape", "vdb vdc vdd vda"]]) {
+    await t.step(`FakeKernel and the real kernel agree at every step: ${scenario}`, async () => {
+      const r: Json = await probe(vm, "kernel_fake_compare.ts", `${scenario} ${disks}`);
       const diffs = r.steps.filter((s: Json) => s.diffs.length > 0);
       assert.deepEqual(diffs, [], JSON.stringify(diffs, null, 1));
       assert.ok(r.steps.length > 20);
-    },
-  );
+      if (scenario === "reshape") {
+        // the checkpoint: the reshape stopped at sync_max, reshape_position in array sectors
+        const cp = r.steps.find((s: Json) => s.step.startsWith("(settle: reshape reaches"));
+        assert.equal(cp.real.sync_completed, "2048 / 32768");
+        assert.equal(cp.real.reshape_position, "6144");
+        assert.equal(cp.real.raid_disks, "4 (3)");
+        const end = r.steps.find((s: Json) => s.step === "(settle: reshape done)");
+        assert.equal(end.real.raid_disks, "4");
+      }
+    });
+  }
 
   await t.step(
     "an IMSM container + raid5 made by mdadm reads back like mdadm -D says",
