@@ -132,7 +132,17 @@ export function decideArray(
     });
     steps.push({ kind: "flush" });
   }
-  if (!REDUNDANT.has(level)) return { steps, drop: false };
+  // a raid0 volume growing runs as raid4/5 (parity slot empty) from the takeover until the
+  // grow takes it back after the migration ended: md then waits for the monitor on
+  // write-pending like for any redundant array, but has nothing to resync or rebuild
+  const grownRaid0 = level === 0 && (view.mdLevel === "raid4" || view.mdLevel === "raid5");
+  if (!REDUNDANT.has(level) && !grownRaid0) return { steps, drop: false };
+  if (grownRaid0) {
+    // 4. array_state
+    arrayStateSteps(vol, index, view, state, steps);
+    steps.push({ kind: "flush" });
+    return { steps, drop: false };
+  }
 
   // 1. failed members: record first, then let md go on without them
   for (const m of view.members) {
@@ -220,7 +230,35 @@ export function decideArray(
     }
   }
 
-  // 4. array_state
+  arrayStateSteps(vol, index, view, state, steps);
+  steps.push({ kind: "flush" });
+  return { steps, drop: false };
+}
+
+/**
+ * md shows the migration's new shape and nothing pending. Before the reshape starts md is
+ * idle too, but still has the old member count (or "new (old)" once raid_disks is raised).
+ */
+function reshapeFinished(vol: ImsmVolume, view: ArrayView): boolean {
+  const rd = view.raidDisks;
+  if (view.reshapePosition !== "none" || view.syncAction === "reshape" || !rd) return false;
+  if (rd.old !== null) return false;
+  const n = vol.maps[0].numMembers;
+  // a raid0 volume reshapes as raid4/5 with an empty parity slot (n + 1 disks once grown),
+  // then goes back to raid0 with n
+  if (raidLevel(vol.maps[0]) === 0 && view.mdLevel !== "raid0") return rd.value === n + 1;
+  return rd.value === n;
+}
+
+/** 4. array_state: dirty before md may write, clean after md went idle. */
+function arrayStateSteps(
+  vol: ImsmVolume,
+  index: number,
+  view: ArrayView,
+  state: ArrayState,
+  steps: Step[],
+): void {
+  const resyncDone = view.resyncStart === "none";
   switch (state) {
     case "readonly": {
       if (view.blocked) break;
@@ -272,23 +310,6 @@ export function decideArray(
     default:
       break;
   }
-  steps.push({ kind: "flush" });
-  return { steps, drop: false };
-}
-
-/**
- * md shows the migration's new shape and nothing pending. Before the reshape starts md is
- * idle too, but still has the old member count (or "new (old)" once raid_disks is raised).
- */
-function reshapeFinished(vol: ImsmVolume, view: ArrayView): boolean {
-  const rd = view.raidDisks;
-  if (view.reshapePosition !== "none" || view.syncAction === "reshape" || !rd) return false;
-  if (rd.old !== null) return false;
-  const n = vol.maps[0].numMembers;
-  // a raid0 volume reshapes as raid4/5 with an empty parity slot (n + 1 disks once grown),
-  // then goes back to raid0 with n
-  if (raidLevel(vol.maps[0]) === 0 && view.mdLevel !== "raid0") return rd.value === n + 1;
-  return rd.value === n;
 }
 
 function markCleanIf(c: ImsmContainer, index: number): ImsmContainer {

@@ -50,3 +50,18 @@ Deno.test("grow run: the monitor ends a raid5 3->4 migration only when md is rea
   // not migrating: nothing to end
   assert.equal(ends(decideArray(s.model.container, 0, view("raid5", 4, null), serial)), false);
 });
+
+Deno.test("grow run: a raid0 volume running as raid4 gets its write-pending answered", async () => {
+  const s = await setup({ level: 0, members: 2, spares: 1, clean: true });
+  const c = s.model.container;
+  const v = { ...view("raid4", 4, null), arrayState: "write-pending" as const };
+  const d = decideArray(c, 0, v, () => null);
+  assert.ok(
+    d.steps.some((x) =>
+      x.kind === "sysfs" && x.write.kind === "array-state" && x.write.value === "active"
+    ),
+  );
+  // as raid0 again: nothing for the monitor to do
+  const r0 = { ...view("raid0", 3, null), arrayState: "write-pending" as const };
+  assert.equal(decideArray(c, 0, r0, () => null).steps.length, 0);
+});
