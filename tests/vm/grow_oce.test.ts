@@ -3,7 +3,7 @@
  * created by mdadm, our monitor taking over from mdmon, a pattern written and md5'd, then
  * `mdts --grow CONTAINER --raid-devices=N` (background child, as mdadm), and after it: the
  * same md5, and mdadm's -E/-D agreeing with ours on level, members, sizes and map state.
- * One boot, several containers on separate disks: raid5 3->4, raid0 2->3.
+ * One boot, several containers on separate disks: raid0 2->3, raid5 3->4.
  */
 import assert from "node:assert/strict";
 import { type RunResult, Vm } from "./harness/vm.ts";
@@ -117,7 +117,7 @@ async function scenario(vm: Vm, mdts: string, s: Scenario): Promise<void> {
   );
 }
 
-Deno.test("vm: mdts grows IMSM containers online (raid5 3->4, raid0 2->3), data intact, mdadm agrees", async () => {
+Deno.test("vm: mdts grows IMSM containers online (raid0 2->3, raid5 3->4), data intact, mdadm agrees", async () => {
   await using vm = new Vm({
     disks: ["a", "b", "c", "d", "e", "f", "g"].map((name) => ({ name, sizeMiB: 64 })),
     label: "grow-oce",
@@ -126,17 +126,17 @@ Deno.test("vm: mdts grows IMSM containers online (raid5 3->4, raid0 2->3), data 
   const mdts = `deno run -A ${vm.repo}/mod.ts`;
   ok(await vm.run(`${mdts} --version`, { timeoutMs: 240_000 }));
   await scenario(vm, mdts, {
-    name: "r5",
-    level: 5,
-    disks: ["vda", "vdb", "vdc", "vdd"],
-    members: 3,
-    grow: 4,
-  });
-  await scenario(vm, mdts, {
     name: "r0",
     level: 0,
     disks: ["vde", "vdf", "vdg"],
     members: 2,
     grow: 3,
+  });
+  await scenario(vm, mdts, {
+    name: "r5",
+    level: 5,
+    disks: ["vda", "vdb", "vdc", "vdd"],
+    members: 3,
+    grow: 4,
   });
 });
