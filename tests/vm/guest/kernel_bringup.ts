@@ -85,10 +85,14 @@ async function raid0(disks: string[]) {
   });
   await k.stopArray(a.devnm);
   const after = await attempt(() => a.arrayState());
-  await new Promise((r) => setTimeout(r, 500));
-  const sysfsAfter = await attempt(async () =>
-    (await Deno.stat(`/sys/block/${a.devnm}`)).isDirectory
-  );
+  // the device is deleted once the last reference (often udev's) is dropped: wait up to 10 s
+  const gone = async () =>
+    await attempt(async () => (await Deno.stat(`/sys/block/${a.devnm}`)).isDirectory);
+  let sysfsAfter = await gone();
+  for (let i = 0; i < 100 && sysfsAfter === true; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    sysfsAfter = await gone();
+  }
   emit({
     devnm: a.devnm,
     before,
