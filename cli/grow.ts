@@ -66,19 +66,23 @@ export function runGrow(cmd: GrowCommand, prog: string, system: System, io: Io) 
       io.out(renderPlan(cmd.device, decision.plan));
       return 0;
     }
-    const monitorProblem = await ensureMonitor(host, devnm);
-    if (monitorProblem !== null) {
-      refuse(`cannot start the monitor for /dev/${devnm}: ${monitorProblem}; nothing was changed`);
-    }
-    if (!(await host.monitorRunning(devnm))) {
-      refuse(`no monitor (mdmon) runs for /dev/${devnm}; a grow cannot proceed without it`);
-    }
-    // as mdadm's check_mdmon_version: the monitor must answer before anything is frozen
+    // as mdadm's check_mdmon_version: the monitor must answer before anything is frozen;
+    // asked first over its socket (its pid file may name a process this host cannot see)
     const link = new SocketMonitorLink(devnm, (ct) => host.monitorSocket(ct));
     try {
       await link.ping();
-    } catch (e) {
-      refuse(`${(e as Error).message}; nothing was changed`);
+    } catch {
+      const monitorProblem = await ensureMonitor(host, devnm);
+      if (monitorProblem !== null) {
+        refuse(
+          `cannot start the monitor for /dev/${devnm}: ${monitorProblem}; nothing was changed`,
+        );
+      }
+      try {
+        await link.ping();
+      } catch (e) {
+        refuse(`${(e as Error).message}; nothing was changed`);
+      }
     }
     const child = host.env("MDTS_GROW_CHILD") === "1";
     const foreground = child || host.env("MDTS_GROW_FOREGROUND") === "1" || isTerminal();
