@@ -20,6 +20,9 @@ async function diagnostics(vm: Vm, volume: string): Promise<string> {
   const r = await vm.run(
     `echo '--- mdmon log'; cat /run/mdmon.log; echo '--- ps'; ps -eo pid,stat,etime,args | grep -E 'md[m]on|d[e]no'; ` +
       `echo '--- /run/mdadm'; ls -l /run/mdadm; cat /proc/mdstat; ` +
+      `for p in $(cat /run/mdadm/md*.pid 2>/dev/null); do for t in /proc/$p/task/*; do ` +
+      `echo "== $t $(cat $t/comm) wchan=$(cat $t/wchan) syscall=$(cut -d' ' -f1 $t/syscall)"; ` +
+      `cat $t/stack; done; done; ` +
       `for f in array_state sync_action safe_mode_delay metadata_version; do ` +
       `echo "$f: $(cat /sys/block/${volume}/md/$f)"; done`,
   );
@@ -179,7 +182,18 @@ Deno.test("vm: our monitor takes over from mdmon 4.2: clean/dirty, failure, spar
     // --- stop: our monitor leaves the volume clean and goes away with it
     await sleep(6000);
     ok(await vm.run(`mdadm -S /dev/${volume}`));
-    const exited = await mon.wait({ timeoutMs: 60_000 });
+    for (let i = 0; i < 60 && mon.poll() === null; i++) await sleep(1000);
+    if (mon.poll() === null) {
+      // still there: where each of its threads waits, before the harness kills it
+      const where = await vm.run(
+        `for t in /proc/${newPid}/task/*; do echo "== $t $(cat $t/comm) ` +
+          `$(cut -d' ' -f3 $t/stat) wchan=$(cat $t/wchan) syscall=$(cut -d' ' -f1 $t/syscall)"; ` +
+          `cat $t/stack; done; timeout 5 strace -f -tt -p ${newPid} 2>&1 | tail -40`,
+        { timeoutMs: 60_000 },
+      );
+      console.log(`monitor ${newPid} did not exit; its threads:\n${where.stdout}${where.stderr}`);
+    }
+    const exited = await mon.wait({ timeoutMs: 5_000 });
     const log = ok(await vm.run("cat /run/mdmon.log"));
     console.log(`monitor exit ${exited.code}; log tail:\n${log.split("\n").slice(-12).join("\n")}`);
     assert.equal(exited.code, 0);
