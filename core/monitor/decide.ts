@@ -53,6 +53,8 @@ export interface ArrayView {
   raidDisks?: { value: number; old: number | null } | null;
   /** md's level text (raid0, raid4, raid5...); absent = unknown. */
   mdLevel?: string;
+  /** The monitor saw md reshape this array since the migration began (mdmon's rule). */
+  sawReshape?: boolean;
 }
 
 export type SysfsWrite =
@@ -241,6 +243,8 @@ export function decideArray(
  */
 function reshapeFinished(vol: ImsmVolume, view: ArrayView): boolean {
   const rd = view.raidDisks;
+  // md idle before the reshape starts looks the same: only a reshape seen running can end
+  if (view.sawReshape !== true) return false;
   if (view.reshapePosition !== "none" || view.syncAction === "reshape" || !rd) return false;
   if (rd.old !== null) return false;
   const n = vol.maps[0].numMembers;

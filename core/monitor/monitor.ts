@@ -76,6 +76,8 @@ export async function readArrayView(array: MdArray): Promise<ArrayView> {
 export class Monitor {
   readonly arrays = new Map<string, WatchedArray>();
   readonly queue: QueuedEdit[] = [];
+  /** Arrays seen reshaping since their general migration began. */
+  readonly reshaped = new Set<string>();
   /** Completed passes; pings wait for it to move. */
   passes = 0;
   #kick: (() => void) | null = null;
@@ -165,6 +167,11 @@ export class Monitor {
       `${a.devnm}: ${view.arrayState}, sync ${view.syncAction}, resync_start ${view.resyncStart}, ` +
         `members ${view.members.map((m) => `${m.name}=${m.state.join("+")}`).join(" ")}`,
     );
+    if (view.syncAction === "reshape" || (view.reshapePosition ?? "none") !== "none") {
+      this.reshaped.add(a.devnm);
+    }
+    if (vol.migrState === 0) this.reshaped.delete(a.devnm);
+    view.sawReshape = this.reshaped.has(a.devnm);
     const decision = decideArray(
       this.model.container,
       a.index,

@@ -20,6 +20,7 @@ function view(mdLevel: string, value: number, old: number | null, reshaping = fa
     reshapePosition: reshaping ? 0n : "none",
     raidDisks: { value, old },
     mdLevel,
+    sawReshape: true,
   };
 }
 
@@ -37,6 +38,9 @@ Deno.test("grow run: the monitor ends a raid0 2->3 migration only when md is rea
   assert.equal(ends(decideArray(c, 0, view("raid4", 4, 3, true), serial)), false); // reshaping
   assert.equal(ends(decideArray(c, 0, view("raid4", 4, null), serial)), true); // done
   assert.equal(ends(decideArray(c, 0, view("raid0", 3, null), serial)), true); // back to raid0
+  // the same md state, but never seen reshaping: md has not started yet
+  const early = { ...view("raid4", 4, null), sawReshape: false };
+  assert.equal(ends(decideArray(c, 0, early, serial)), false);
 });
 
 Deno.test("grow run: the monitor ends a raid5 3->4 migration only when md is really done", async () => {
