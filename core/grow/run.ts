@@ -32,7 +32,7 @@ import { serializeMigrationSector } from "../../meta/imsm/migration_record.ts";
 import { encodeCheckpointUpdate } from "../monitor/protocol.ts";
 import type { ContainerDisk } from "../monitor/container_model.ts";
 import type { MemberReader } from "../restripe/copy.ts";
-import type { GrowPlan, VolumePlan } from "./plan.ts";
+import type { GrowPlan, StepKind, VolumePlan } from "./plan.ts";
 import { type MigrationGeometry, migrationGeometry } from "./geometry.ts";
 import { checkpointUnit, DEFAULT_TUNING, nextWindow, type WindowTuning } from "./window.ts";
 import { backupRecord, buildBackup } from "./backup.ts";
@@ -59,21 +59,14 @@ export interface GrowContext {
   monitorTimeoutMs?: number;
 }
 
+/**
+ * Where a running grow is: the plan's steps, except that the runner names one window at a
+ * time and waits for the monitor to end the migration (the plan's "next-volume" is a loop).
+ */
 export type GrowStage =
-  | "freeze"
-  | "metadata-update"
-  | "takeover"
-  | "set-raid-disks"
-  | "add-disk"
-  | "impose-shape"
-  | "start-reshape"
-  | "migration-record"
+  | Exclude<StepKind, "windows" | "next-volume">
   | "window"
-  | "wait-idle"
-  | "migration-end"
-  | "array-size"
-  | "takeover-back"
-  | "unfreeze";
+  | "migration-end";
 
 /** A failed grow: where, on which device, and what state the disks were left in. */
 export class GrowError extends Error {
