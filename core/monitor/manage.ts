@@ -105,6 +105,20 @@ async function addToContainer(
   return `added ${path}`;
 }
 
+/** The md component name of `path` in array `devnm`; refuses with mdadm's `notMember` text. */
+async function memberNameOf(
+  kernel: Kernel,
+  host: Host,
+  devnm: string,
+  path: string,
+  notMember: string,
+): Promise<string> {
+  const real = (await host.realPath(path)) ?? path;
+  const name = real.replace(/^\/dev\//, "");
+  if (!(await kernel.md.memberNames(devnm)).includes(name)) refuse(notMember);
+  return name;
+}
+
 async function removeFromContainer(
   kernel: Kernel,
   host: Host,
@@ -112,11 +126,13 @@ async function removeFromContainer(
   device: string,
   path: string,
 ): Promise<string> {
-  const real = (await host.realPath(path)) ?? path;
-  const name = real.replace(/^\/dev\//, "");
-  if (!(await kernel.md.memberNames(t.devnm)).includes(name)) {
-    refuse(`hot remove failed for ${path}: No such device or address`);
-  }
+  const name = await memberNameOf(
+    kernel,
+    host,
+    t.devnm,
+    path,
+    `hot remove failed for ${path}: No such device or address`,
+  );
   const users = await usersOf(kernel, t.devnm, name);
   if (users.length > 0) {
     refuse(
@@ -148,11 +164,13 @@ async function failInMember(
   device: string,
   path: string,
 ): Promise<string> {
-  const real = (await host.realPath(path)) ?? path;
-  const name = real.replace(/^\/dev\//, "");
-  if (!(await kernel.md.memberNames(t.devnm)).includes(name)) {
-    refuse(`set device faulty failed for ${path}:  No such device`);
-  }
+  const name = await memberNameOf(
+    kernel,
+    host,
+    t.devnm,
+    path,
+    `set device faulty failed for ${path}:  No such device`,
+  );
   await kernel.array(t.devnm).member(name).setState("faulty");
   // the monitor records the failure in the metadata on its next pass; wait for it
   await pingMonitor(host, t.container);
