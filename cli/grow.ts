@@ -20,6 +20,7 @@ import type { Kernel } from "../kernel/interface.ts";
 import type { ImsmContainer } from "../meta/imsm/edit/container.ts";
 import { type GrowFacts, type GrowPlan, planGrow } from "../core/grow/plan.ts";
 import { GrowError, runGrowPlan } from "../core/grow/run.ts";
+import { planMigration } from "../core/grow/migrate_plan.ts";
 import { SocketMonitorLink } from "../core/grow/monitor_link.ts";
 import { progressLine } from "../core/grow/progress.ts";
 import { ensureMonitor } from "../core/lifecycle/monitor_start.ts";
@@ -32,10 +33,12 @@ export function runGrow(cmd: GrowCommand, prog: string, system: System, io: Io) 
         "--grow --continue is not implemented in mdts yet (the reshape state machine is next)",
       );
     }
-    if (cmd.action !== "reshape" || cmd.raidDevices === undefined) {
+    const volumeChange = cmd.level !== undefined || cmd.chunkKiB !== undefined ||
+      cmd.layout !== undefined;
+    if (cmd.action !== "reshape" || (cmd.raidDevices === undefined && !volumeChange)) {
       refuse(
         `--grow ${cmd.action} is not implemented in mdts yet; only --raid-devices on an ` +
-          `IMSM container is`,
+          `IMSM container and --level/--chunk on an IMSM volume are`,
       );
     }
     const kernel = system.kernel();
@@ -44,16 +47,25 @@ export function runGrow(cmd: GrowCommand, prog: string, system: System, io: Io) 
     if (devnm === null) refuse(`${cmd.device} does not appear to be an md device`);
     const v = await kernel.array(devnm).metadataVersion();
     if (v.kind === "external-member") {
-      refuse("--raid-devices operation can be performed on a container only");
+      if (!volumeChange) {
+        refuse("--raid-devices operation can be performed on a container only");
+      }
+      return await migrateVolume(cmd, prog, system, io, devnm, v.container, Number(v.subarray));
     }
     if (v.kind !== "external-container") {
       refuse(`${cmd.device} is not an IMSM container; mdts grows IMSM containers only`);
+    }
+    if (volumeChange) {
+      refuse(
+        `${cmd.device} is a container: --level, --chunk and --layout apply to one of its ` +
+          `volumes (e.g. --grow /dev/md/VOLUME --chunk=256)`,
+      );
     }
     const disks = await containerDisks(kernel, devnm, (k) => host.env(k));
     if (disks.length === 0) refuse(`${cmd.device} has no disks with IMSM metadata`);
     const c = await loadContainer(kernel.blocks, disks.map((d) => d.path));
     const facts = await growFacts(kernel, devnm, c, disks);
-    const decision = planGrow(c, facts, { raidDevices: cmd.raidDevices, force: cmd.force });
+    const decision = planGrow(c, facts, { raidDevices: cmd.raidDevices!, force: cmd.force });
     if (!decision.ok) {
       for (const r of decision.refusals) io.err(`${prog}: ${r.message}\n`);
       return 1;
@@ -66,61 +78,127 @@ export function runGrow(cmd: GrowCommand, prog: string, system: System, io: Io) 
       io.out(renderPlan(cmd.device, decision.plan));
       return 0;
     }
-    // as mdadm's check_mdmon_version: the monitor must answer before anything is frozen;
-    // asked first over its socket (its pid file may name a process this host cannot see)
-    const link = new SocketMonitorLink(devnm, (ct) => host.monitorSocket(ct));
+    return await execute(prog, system, io, devnm, disks, decision.plan);
+  });
+}
+
+/**
+ * `--grow /dev/md/VOLUME --level=L | --chunk=K`: the volume's container is loaded, the
+ * change planned (core/grow/migrate_plan.ts) and run by the same window driver as an OCE.
+ */
+async function migrateVolume(
+  cmd: GrowCommand,
+  prog: string,
+  system: System,
+  io: Io,
+  volumeDevnm: string,
+  container: string,
+  index: number,
+): Promise<number> {
+  const kernel = system.kernel();
+  const host = hostOf(system);
+  const disks = await containerDisks(kernel, container, (k) => host.env(k));
+  if (disks.length === 0) refuse(`/dev/${container} has no disks with IMSM metadata`);
+  const c = await loadContainer(kernel.blocks, disks.map((d) => d.path));
+  const facts = await growFacts(kernel, container, c, disks);
+  if (!Number.isInteger(index) || facts.volumeDevices[index] !== volumeDevnm) {
+    refuse(
+      `${cmd.device} (/dev/${volumeDevnm}) is not volume ${index} of /dev/${container} as ` +
+        `its metadata says; re-assemble the container`,
+    );
+  }
+  const decision = planMigration(c, facts, {
+    volumeIndex: index,
+    device: cmd.device,
+    level: typeof cmd.level === "number" ? cmd.level : undefined,
+    chunkKiB: cmd.chunkKiB,
+    layout: cmd.layout,
+    raidDevices: cmd.raidDevices,
+    sizeGiven: cmd.sizeKiB !== undefined || cmd.arraySizeKiB !== undefined,
+  });
+  if (typeof cmd.level === "string") {
+    refuse(`${cmd.device}: IMSM volumes cannot become ${cmd.level}`);
+  }
+  if (!decision.ok) {
+    for (const r of decision.refusals) io.err(`${prog}: ${r.message}\n`);
+    return 1;
+  }
+  if (cmd.json) {
+    io.out(JSON.stringify(decision.plan, null, 2) + "\n");
+    return 0;
+  }
+  if (cmd.dryRun) {
+    io.out(renderPlan(cmd.device, decision.plan));
+    return 0;
+  }
+  return await execute(prog, system, io, container, disks, decision.plan);
+}
+
+/** Runs a plan: the monitor must answer first; then in the foreground or a detached child. */
+async function execute(
+  prog: string,
+  system: System,
+  io: Io,
+  devnm: string,
+  disks: Awaited<ReturnType<typeof containerDisks>>,
+  plan: GrowPlan,
+): Promise<number> {
+  const kernel = system.kernel();
+  const host = hostOf(system);
+  // as mdadm's check_mdmon_version: the monitor must answer before anything is frozen;
+  // asked first over its socket (its pid file may name a process this host cannot see)
+  const link = new SocketMonitorLink(devnm, (ct) => host.monitorSocket(ct));
+  try {
+    await link.ping();
+  } catch {
+    const monitorProblem = await ensureMonitor(host, devnm);
+    if (monitorProblem !== null) {
+      refuse(
+        `cannot start the monitor for /dev/${devnm}: ${monitorProblem}; nothing was changed`,
+      );
+    }
     try {
       await link.ping();
-    } catch {
-      const monitorProblem = await ensureMonitor(host, devnm);
-      if (monitorProblem !== null) {
-        refuse(
-          `cannot start the monitor for /dev/${devnm}: ${monitorProblem}; nothing was changed`,
-        );
-      }
-      try {
-        await link.ping();
-      } catch (e) {
-        refuse(`${(e as Error).message}; nothing was changed`);
-      }
-    }
-    const child = host.env("MDTS_GROW_CHILD") === "1";
-    const foreground = child || host.env("MDTS_GROW_FOREGROUND") === "1" || isTerminal();
-    if (!foreground) {
-      const problem = await startChild(devnm);
-      if (problem !== null) refuse(`cannot start the grow in the background: ${problem}`);
-      io.err(`${prog}: multi-array reshape continues in background\n`);
-      return 0;
-    }
-    const tty = !child && isTerminal();
-    const pidFile = child ? growPidPath(devnm) : null;
-    if (pidFile) await Deno.writeTextFile(pidFile, `${Deno.pid}\n`).catch(() => {});
-    try {
-      await runGrowPlan({
-        kernel,
-        monitor: link,
-        plan: decision.plan,
-        disks,
-        load: () => loadContainer(kernel.blocks, disks.map((d) => d.path)),
-        log: host.env("MDTS_GROW_DEBUG") ? (m) => io.err(`${prog}: ${m}\n`) : undefined,
-        progress: (p) => {
-          if (tty) io.err(`\r${progressLine(p)}\x1b[K`);
-          else if (child) io.err(`${progressLine(p)}\n`);
-        },
-      });
-      if (tty) io.err("\n");
-      return 0;
     } catch (e) {
-      if (tty) io.err("\n");
-      if (e instanceof GrowError) {
-        io.err(`${prog}: ${e.message}\n`);
-        return 1;
-      }
-      throw e;
-    } finally {
-      if (pidFile) await Deno.remove(pidFile).catch(() => {});
+      refuse(`${(e as Error).message}; nothing was changed`);
     }
-  });
+  }
+  const child = host.env("MDTS_GROW_CHILD") === "1";
+  const foreground = child || host.env("MDTS_GROW_FOREGROUND") === "1" || isTerminal();
+  if (!foreground) {
+    const problem = await startChild(devnm);
+    if (problem !== null) refuse(`cannot start the grow in the background: ${problem}`);
+    io.err(`${prog}: multi-array reshape continues in background\n`);
+    return 0;
+  }
+  const tty = !child && isTerminal();
+  const pidFile = child ? growPidPath(devnm) : null;
+  if (pidFile) await Deno.writeTextFile(pidFile, `${Deno.pid}\n`).catch(() => {});
+  try {
+    await runGrowPlan({
+      kernel,
+      monitor: link,
+      plan,
+      disks,
+      load: () => loadContainer(kernel.blocks, disks.map((d) => d.path)),
+      log: host.env("MDTS_GROW_DEBUG") ? (m) => io.err(`${prog}: ${m}\n`) : undefined,
+      progress: (p) => {
+        if (tty) io.err(`\r${progressLine(p)}\x1b[K`);
+        else if (child) io.err(`${progressLine(p)}\n`);
+      },
+    });
+    if (tty) io.err("\n");
+    return 0;
+  } catch (e) {
+    if (tty) io.err("\n");
+    if (e instanceof GrowError) {
+      io.err(`${prog}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    if (pidFile) await Deno.remove(pidFile).catch(() => {});
+  }
 }
 
 function isTerminal(): boolean {
@@ -213,11 +291,20 @@ function kib(sectors: number): string {
 /** The plan as text for people. */
 export function renderPlan(device: string, p: GrowPlan): string {
   const lines: string[] = [];
-  lines.push(
-    `Plan: grow ${device} (/dev/${p.container}) from ${p.oldRaidDisks} to ${p.newRaidDisks} ` +
-      `disks (dry run, nothing written)`,
-  );
-  lines.push(`  new members: ${p.spares.map((s) => `${s.path} (${s.majMin})`).join(", ")}`);
+  if (p.change) {
+    const v = p.volumes[0];
+    lines.push(
+      `Plan: migrate ${device} (volume ${v.name} of /dev/${p.container}): raid${v.old.level} ` +
+        `chunk ${v.old.chunkKiB}K -> raid${v.new.level} chunk ${v.new.chunkKiB}K ` +
+        `(dry run, nothing written)`,
+    );
+  } else {
+    lines.push(
+      `Plan: grow ${device} (/dev/${p.container}) from ${p.oldRaidDisks} to ${p.newRaidDisks} ` +
+        `disks (dry run, nothing written)`,
+    );
+    lines.push(`  new members: ${p.spares.map((s) => `${s.path} (${s.majMin})`).join(", ")}`);
+  }
   for (const v of p.volumes) {
     lines.push(`  volume ${v.name} (/dev/${v.device}):`);
     lines.push(

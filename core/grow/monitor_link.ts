@@ -94,3 +94,34 @@ export function encodeContainerReshape(
   newDisks.forEach((d, i) => v.setUint32(12 + 4 * i, packDev(d), true));
   return out;
 }
+
+/** A volume's level/chunk migration as the reshape_migration update (type 6) carries it. */
+export interface ReshapeMigration {
+  kind: "reshape-migration";
+  subarray: number;
+  oldRaidDisks: number;
+  newRaidDisks: number;
+  /** md level number, -1 when unchanged. */
+  newLevel: number;
+  newLayout: number;
+  /** KiB, -1 when unchanged (mdadm 4.2 sends the chunk in KiB, not bytes). */
+  newChunkKiB: number;
+  /** "MAJ:MIN" of the spare that becomes the parity disk (raid0 -> raid5), else null. */
+  newDisk: string | null;
+}
+
+/** reshape_migration: eight ints, the last the new disk's dev_t or -1. */
+export function encodeReshapeMigration(m: ReshapeMigration): Uint8Array {
+  const out = new Uint8Array(32);
+  const v = new DataView(out.buffer);
+  v.setInt32(0, 6, true);
+  v.setInt32(4, m.oldRaidDisks, true);
+  v.setInt32(8, m.newRaidDisks, true);
+  v.setInt32(12, m.subarray, true);
+  v.setInt32(16, m.newLevel, true);
+  v.setInt32(20, m.newLayout, true);
+  v.setInt32(24, m.newChunkKiB, true);
+  if (m.newDisk === null) v.setInt32(28, -1, true);
+  else v.setUint32(28, packDev(m.newDisk), true);
+  return out;
+}

@@ -28,6 +28,7 @@ import { ALGORITHM, imsmGeometry, takeoverGeometry } from "../restripe/layout.ts
 import { type UnitGeometry, unitGeometry } from "./geometry.ts";
 import { criticalUnits, DEFAULT_TUNING, nextWindow, type WindowTuning } from "./window.ts";
 import { checkpointUnit } from "./window.ts";
+import type { ReshapeMigration } from "./monitor_link.ts";
 
 /** What the kernel shows, gathered by the caller. */
 export interface GrowFacts {
@@ -152,6 +153,8 @@ export interface GrowPlan {
   spares: SpareFact[];
   volumes: VolumePlan[];
   steps: Step[];
+  /** A volume's level/chunk migration (migrate_plan.ts): sent instead of the container update. */
+  change?: ReshapeMigration;
 }
 
 export type GrowDecision = { ok: true; plan: GrowPlan } | { ok: false; refusals: GrowRefusal[] };

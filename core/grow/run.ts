@@ -19,11 +19,12 @@ import type { Kernel } from "../../kernel/interface.ts";
 import type { MdArray } from "../../kernel/md/sysfs.ts";
 import { isErrno } from "../../kernel/errno.ts";
 import type { ImsmContainer } from "../../meta/imsm/edit/container.ts";
-import type { MigrationRecord } from "../../meta/imsm/model.ts";
+import type { ImsmVolume, MigrationRecord } from "../../meta/imsm/model.ts";
 import { MIGR_REC_STATUS } from "../../meta/imsm/constants.ts";
 import {
   diskSerial,
   ordIndex,
+  raidLevel,
   volumeInGeneralMigration,
   volumeName,
 } from "../../meta/imsm/accessors.ts";
@@ -36,7 +37,11 @@ import type { GrowPlan, StepKind, VolumePlan } from "./plan.ts";
 import { type MigrationGeometry, migrationGeometry } from "./geometry.ts";
 import { checkpointUnit, DEFAULT_TUNING, nextWindow, type WindowTuning } from "./window.ts";
 import { backupRecord, buildBackup } from "./backup.ts";
-import { encodeContainerReshape, type MonitorLink } from "./monitor_link.ts";
+import {
+  encodeContainerReshape,
+  encodeReshapeMigration,
+  type MonitorLink,
+} from "./monitor_link.ts";
 import { abortTakeover, backToRaid0, toParityLast } from "./takeover.ts";
 import type { GrowProgress } from "./progress.ts";
 
@@ -179,13 +184,22 @@ class Runner {
 
   async sendReshape(): Promise<void> {
     this.at("metadata-update", this.plan.container);
-    const blob = encodeContainerReshape(
-      this.plan.oldRaidDisks,
-      this.plan.newRaidDisks,
-      this.plan.spares.map((s) => s.majMin),
-    );
+    const blob = this.plan.change
+      ? encodeReshapeMigration(this.plan.change)
+      : encodeContainerReshape(
+        this.plan.oldRaidDisks,
+        this.plan.newRaidDisks,
+        this.plan.spares.map((s) => s.majMin),
+      );
     await this.monitor.update(blob);
     await this.monitor.ping();
+  }
+
+  /** The volume's map already has the plan's new shape (members and, for a migration, chunk). */
+  reached(v: VolumePlan, vol: ImsmVolume): boolean {
+    const map = vol.maps[0];
+    return map.numMembers === this.plan.newRaidDisks &&
+      map.blocksPerStrip === v.new.chunkKiB * 2 && raidLevel(map) === v.new.level;
   }
 
   /** Waits until the metadata shows volume `index` in general migration. */
@@ -196,7 +210,7 @@ class Runner {
       const m = volumeInGeneralMigration(c.mpb);
       if (m && m.index === v.index) return c;
       const vol = c.mpb.volumes[v.index];
-      if (!m && vol && vol.maps[0].numMembers === this.plan.newRaidDisks) return null;
+      if (!m && vol && this.reached(v, vol)) return null;
       if (this.now() > deadline) {
         throw new Error(
           `the monitor did not put volume ${v.name} into migration within ` +
@@ -459,7 +473,7 @@ class Runner {
       await this.monitor.ping();
       const c = await this.ctx.load();
       const vol = c.mpb.volumes[v.index];
-      if (vol.migrState === 0 && vol.maps[0].numMembers === this.plan.newRaidDisks) return;
+      if (vol.migrState === 0 && this.reached(v, vol)) return;
       if (this.now() > deadline) {
         throw new Error(
           `the reshape finished but the monitor did not end volume ${v.name}'s migration in ` +

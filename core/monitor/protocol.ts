@@ -155,6 +155,20 @@ export type MetadataUpdate =
     /** New disks as dev_t packed into an int (glibc makedev, low bits). */
     newDisks: number[];
   }
+  | {
+    type: "reshape_migration";
+    blob: Uint8Array;
+    oldRaidDisks: number;
+    newRaidDisks: number;
+    subarray: number;
+    /** md level, -1 = unchanged. */
+    newLevel: number;
+    newLayout: number;
+    /** KiB (mdadm 4.2 divides its byte count by 1024), -1 = unchanged. */
+    newChunkKiB: number;
+    /** The spare for a raid0 -> raid5 parity disk as a packed dev_t, -1 = the monitor picks. */
+    newDisk: number;
+  }
   | { type: "size_change"; blob: Uint8Array; subarray: number; newSize: bigint }
   | { type: "rwh_policy"; blob: Uint8Array; subarray: number; policy: number }
   | { type: "create_array"; blob: Uint8Array; subarray: number; volume: Uint8Array }
@@ -198,6 +212,22 @@ export function decodeUpdate(blob: Uint8Array): MetadataUpdate {
       const newDisks = [];
       for (let i = 0; i < count; i++) newDisks.push(d.getInt32(12 + 4 * i, true));
       return { type: "reshape_container_disks", blob, oldRaidDisks, newRaidDisks, newDisks };
+    }
+    case UPDATE_TYPE.RESHAPE_MIGRATION: {
+      // int type, old_raid_disks, new_raid_disks, subdev, new_level, new_layout,
+      // new_chunksize, new_disks[1]
+      const d = need(blob, 32, "reshape_migration");
+      return {
+        type: "reshape_migration",
+        blob,
+        oldRaidDisks: d.getInt32(4, true),
+        newRaidDisks: d.getInt32(8, true),
+        subarray: d.getInt32(12, true),
+        newLevel: d.getInt32(16, true),
+        newLayout: d.getInt32(20, true),
+        newChunkKiB: d.getInt32(24, true),
+        newDisk: d.getInt32(28, true),
+      };
     }
     case UPDATE_TYPE.SIZE_CHANGE: {
       const d = need(blob, 16, "size_change");

@@ -90,6 +90,57 @@ function createArray(
   return out;
 }
 
+/** A volume's level or chunk migration (mdmon's apply_reshape_migration_update). */
+function reshapeMigration(
+  c: ImsmContainer,
+  u: Extract<MetadataUpdate, { type: "reshape_migration" }>,
+  serialOfDev: SerialOfDev,
+): ImsmContainer {
+  const vol = c.mpb.volumes[u.subarray];
+  if (!vol) {
+    throw new Error(
+      `reshape_migration update for subarray ${u.subarray}, but the container has ` +
+        `${c.mpb.volumes.length} volume(s)`,
+    );
+  }
+  const map = vol.maps[0];
+  const chunk = u.newChunkKiB > 0 && u.newChunkKiB * 2 !== map.blocksPerStrip
+    ? u.newChunkKiB
+    : undefined;
+  if (u.newLevel === 5 && map.raidLevel === 0) {
+    let serial: string | null;
+    if (u.newDisk < 0) {
+      // mdadm 4.2 leaves the choice of the parity disk to the monitor
+      serial = c.spares.length > 0 ? diskSerial(c.spares[0]) : null;
+      if (serial === null) {
+        throw new Error("reshape_migration raid0 -> raid5: the container has no spare disk");
+      }
+    } else {
+      const dev = devOfPacked(u.newDisk);
+      serial = serialOfDev(dev);
+      if (serial === null) {
+        throw new Error(`reshape_migration update names device ${dev}, not in the container`);
+      }
+    }
+    return beginMigration(c, u.subarray, {
+      kind: "level",
+      newLevel: 5,
+      newDisk: serial,
+      newChunkKiB: chunk,
+    });
+  }
+  if (u.newLevel >= 0 && u.newLevel !== map.raidLevel) {
+    throw new Error(
+      `reshape_migration update asks raid${map.raidLevel} -> raid${u.newLevel} for subarray ` +
+        `${u.subarray}; only raid0 -> raid5 is a migration`,
+    );
+  }
+  if (chunk === undefined) {
+    throw new Error(`reshape_migration update for subarray ${u.subarray} changes nothing`);
+  }
+  return beginMigration(c, u.subarray, { kind: "chunk", newChunkKiB: chunk });
+}
+
 /** Applies one update; `serialOfDev` resolves disks named by device number. */
 export function applyUpdate(
   c: ImsmContainer,
@@ -129,6 +180,8 @@ export function applyUpdate(
       });
       return beginMigration(c, 0, { kind: "grow-disks", newDisks: serials });
     }
+    case "reshape_migration":
+      return reshapeMigration(c, u, serialOfDev);
     case "add_remove_disk":
       // only a nudge: the manager re-reads the container's disks
       return c;
@@ -153,6 +206,9 @@ export function describeUpdate(u: MetadataUpdate, c?: ImsmContainer): string {
       } to ${u.name}`;
     case "reshape_container_disks":
       return `grow container ${u.oldRaidDisks} -> ${u.newRaidDisks} disks`;
+    case "reshape_migration":
+      return `migrate subarray ${u.subarray}: level ${u.newLevel}, chunk ${u.newChunkKiB}K, ` +
+        `${u.oldRaidDisks} -> ${u.newRaidDisks} disks`;
     case "other":
       return `update type ${u.code}`;
     default:
