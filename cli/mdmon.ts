@@ -93,7 +93,7 @@ export async function runMdmon(argv: string[], io: Io, system: System): Promise<
       logFile,
     });
   }
-  const log = (m: string) => io.err(`mdmon: ${m}\n`);
+  const log = monitorLog(logFile, io);
   const result = await runDaemon(kernel, {
     devnm: containers[0],
     takeover: cmd.takeover,
@@ -118,4 +118,22 @@ export async function runMdmon(argv: string[], io: Io, system: System): Promise<
     return 3;
   }
   return result.code;
+}
+
+/**
+ * Where the monitor's lines go: appended to MDTS_MDMON_LOG when set (a background monitor has
+ * no stderr), else stderr. Lines that cannot be written are dropped; the daemon keeps running.
+ */
+export function monitorLog(logFile: string | null, io: Io): (m: string) => void {
+  if (logFile === null) return (m) => io.err(`mdmon: ${m}\n`);
+  const enc = new TextEncoder();
+  let file: Deno.FsFile | null = null;
+  return (m) => {
+    try {
+      file ??= Deno.openSync(logFile, { create: true, append: true, mode: 0o600 });
+      file.writeSync(enc.encode(`mdmon: ${m}\n`));
+    } catch {
+      file = null;
+    }
+  };
 }

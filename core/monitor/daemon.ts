@@ -190,7 +190,13 @@ export async function runDaemon(
   ready: () => void = () => {},
 ): Promise<DaemonResult> {
   const runDir = o.runDir ?? RUN_DIR;
-  const log = o.log;
+  // a log line that cannot be written (stderr a pipe whose reader exited: EPIPE) must not end
+  // the monitor: an exception out of a pass would stop it from ever recording a failure
+  const log: Log = (m) => {
+    try {
+      o.log(m);
+    } catch { /* nowhere to report it */ }
+  };
   await Deno.mkdir(runDir, { recursive: true, mode: 0o755 });
   const sockPath = socketPath(runDir, o.devnm);
   const previous = await runningMonitorPid(runDir, o.devnm);

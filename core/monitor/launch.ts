@@ -72,21 +72,19 @@ function childEnv(): Record<string, string> {
  */
 export async function startBackground(o: SpawnOptions, runDir = RUN_DIR): Promise<string | null> {
   const argv = monitorArgv(o);
-  let stderr: "null" | "piped" = "null";
-  if (o.logFile) stderr = "piped";
+  // the monitor outlives this process: a pipe to us would break when we exit (its next log
+  // line EPIPE), so it gets no stderr and writes its log file itself (MDTS_MDMON_LOG)
+  const env = childEnv();
+  if (o.logFile) env.MDTS_MDMON_LOG = o.logFile;
   const child = new Deno.Command(argv[0], {
     args: argv.slice(1),
-    env: childEnv(),
+    env,
     clearEnv: true,
     stdin: "null",
     stdout: "null",
-    stderr,
+    stderr: "null",
     detached: true,
   }).spawn();
-  if (o.logFile && child.stderr) {
-    const file = await Deno.open(o.logFile, { create: true, append: true });
-    child.stderr.pipeTo(file.writable).catch(() => {});
-  }
   let exited: Deno.CommandStatus | null = null;
   child.status.then((s) => (exited = s));
   const deadline = Date.now() + 15_000;

@@ -14,6 +14,16 @@ function ok(r: RunResult): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Runs `probe` every second until it returns a value (bounded); that value or null. */
+async function until<T>(tries: number, probe: () => Promise<T | null>): Promise<T | null> {
+  for (let i = 0; i < tries; i++) {
+    const v = await probe();
+    if (v !== null) return v;
+    await sleep(1000);
+  }
+  return null;
+}
+
 function field(examine: string, name: string): string[] {
   const re = new RegExp(`^ *${name} : (.*)$`, "gm");
   return [...examine.matchAll(re)].map((m) => m[1].trim());
@@ -69,8 +79,13 @@ Deno.test("vm: mdts --fail/--remove/--add with our monitor: rebuild recorded, md
     console.log(`mdts --fail: ${failed.stderr.trim()} (exit ${failed.code})`);
     assert.equal(failed.code, 0);
     assert.equal(failed.stderr, `mdts: set /dev/vdb faulty in /dev/${volume}\n`);
-    const e1 = ok(await vm.run("mdadm -E /dev/vda"));
-    assert.deepEqual(field(e1, "Map State"), ["degraded"], e1);
+    // the monitor records the failure on its next pass, after --fail returned
+    const e1 = await until(60, async () => {
+      const e = ok(await vm.run("mdadm -E /dev/vda"));
+      return field(e, "Map State").join(",") === "degraded" ? e : null;
+    });
+    assert.ok(e1 !== null, "the metadata never said degraded after --fail");
+    console.log(`after --fail: Map State : ${field(e1, "Map State").join(",")}`);
 
     // wait until md has let go of vdb, then take it out of the container
     for (let i = 0; i < 30; i++) {
@@ -98,12 +113,16 @@ Deno.test("vm: mdts --fail/--remove/--add with our monitor: rebuild recorded, md
     console.log(`rebuild checkpoints: ${samples.join(" | ")}`);
     assert.ok(new Set(samples).size >= 2, `rebuild progress not recorded: ${samples.join(" | ")}`);
     ok(await vm.run("echo 200000 > /proc/sys/dev/raid/speed_limit_max"));
-    await sleep(2000);
-    for (const d of ["/dev/vda", "/dev/vdd"]) {
-      const e = ok(await vm.run(`mdadm -E ${d}`));
-      assert.deepEqual(field(e, "Map State"), ["normal"], e);
-      assert.deepEqual(field(e, "Migrate State"), ["idle"], e);
-    }
+    const end = await until(60, async () => {
+      const e = ok(await vm.run("mdadm -E /dev/vda; mdadm -E /dev/vdd"));
+      const maps = field(e, "Map State"), migr = field(e, "Migrate State");
+      return maps.length === 2 && maps.every((m) => m === "normal") &&
+          migr.every((m) => m === "idle")
+        ? e
+        : null;
+    });
+    assert.ok(end !== null, "the rebuild's end was never recorded on vda and vdd");
+    console.log(`after the rebuild: Map State : ${field(end, "Map State").join(",")}`);
     const sums = ok(
       await vm.run(
         `md5sum < /run/pat; dd if=/dev/${volume} bs=1M count=8 iflag=direct status=none | md5sum`,
@@ -111,10 +130,13 @@ Deno.test("vm: mdts --fail/--remove/--add with our monitor: rebuild recorded, md
     ).split("\n").map((l) => l.split(/\s/)[0]).filter(Boolean);
     assert.equal(sums[1], sums[0]);
     ok(await vm.run(`mdadm -S /dev/${volume}`));
-    for (let i = 0; i < 30 && (await vm.run(`test -e /proc/${pid}`)).code === 0; i++) {
-      await sleep(1000);
-    }
+    const exited = await until(
+      60,
+      async () => (await vm.run(`test -e /proc/${pid}`)).code !== 0 || null,
+    );
+    assert.ok(exited, `monitor ${pid} did not exit after the volume stopped`);
     ok(await vm.run(`test ! -e /run/mdadm/${container}.pid`));
+    console.log(`monitor ${pid} exited with the volume`);
   } catch (e) {
     console.log(ok(await vm.run("cat /run/mdmon.log; cat /proc/mdstat")));
     throw e;

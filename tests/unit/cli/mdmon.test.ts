@@ -1,6 +1,7 @@
 /** mdmon's grammar (mdmon 4.2: permuted arguments, usage + exit 2 on any misuse). */
 import assert from "node:assert/strict";
 import { formatParseError, parseMdmon } from "../../../cli/parse.ts";
+import { monitorLog } from "../../../cli/mdmon.ts";
 
 const mon = (extra: Record<string, unknown>) => ({
   ok: true,
@@ -71,4 +72,23 @@ Deno.test("misuse: usage text and exit status 2", () => {
     assert.equal(r.code, 2);
     assert.equal(formatParseError(r, "mdmon", usage), text);
   }
+});
+
+Deno.test("mdmon log: MDTS_MDMON_LOG gets the lines appended; an unwritable log is dropped, not thrown", async () => {
+  const dir = await Deno.makeTempDir();
+  const errs: string[] = [];
+  const io = { out: () => {}, err: (t: string) => errs.push(t) };
+  const log = monitorLog(`${dir}/mdmon.log`, io);
+  log("md126: array clean");
+  log("metadata written (generation 3)");
+  assert.equal(
+    await Deno.readTextFile(`${dir}/mdmon.log`),
+    "mdmon: md126: array clean\nmdmon: metadata written (generation 3)\n",
+  );
+  assert.deepEqual(errs, [], "nothing on stderr when a log file is given");
+  const broken = monitorLog(`${dir}/no/such/dir/mdmon.log`, io);
+  broken("still running"); // must not throw
+  monitorLog(null, io)("to stderr");
+  assert.deepEqual(errs, ["mdmon: to stderr\n"]);
+  await Deno.remove(dir, { recursive: true });
 });

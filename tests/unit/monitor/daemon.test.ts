@@ -68,3 +68,41 @@ Deno.test("daemon: pid file and 0600 socket, ping answered, updates applied befo
   await assert.rejects(Deno.lstat(socketPath(runDir, "md127")));
   await Deno.remove(runDir, { recursive: true });
 });
+
+Deno.test("daemon: a log that cannot be written (EPIPE) does not stop the monitor recording dirty/clean", async () => {
+  const s = await setup({ clean: true });
+  const runDir = await Deno.makeTempDir();
+  let readyCalled = false;
+  let attempts = 0;
+  const done = runDaemon(s.kernel, {
+    devnm: "md127",
+    takeover: false,
+    runDir,
+    env: (k) => (k === "IMSM_DEVNAME_AS_SERIAL" ? "1" : undefined),
+    // what Deno.stderr.writeSync throws once the reader of a stderr pipe has exited
+    log: () => {
+      attempts++;
+      throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+    },
+  }, () => (readyCalled = true));
+  for (let i = 0; i < 100 && !readyCalled; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(readyCalled);
+
+  s.kernel.md.writeArrives("md126");
+  for (let i = 0; i < 100 && (await s.kernel.array("md126").arrayState()) !== "active"; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(await s.kernel.array("md126").arrayState(), "active");
+  assert.equal((await s.onDisk()).mpb.volumes[0].dirty, 1, "dirty recorded despite the log");
+  assert.match(
+    (await pingSocket(socketPath(runDir, "md127"), 5000)) ?? "",
+    /^mdadm - v4\.2/,
+    "still answering after failed log lines",
+  );
+  assert.ok(attempts > 0, "the monitor did try to log");
+
+  await s.kernel.array("md126").setArrayState("clear");
+  assert.deepEqual(await done, { kind: "exited", code: 0 });
+  assert.equal((await s.onDisk()).mpb.volumes[0].dirty, 0, "left clean");
+  await Deno.remove(runDir, { recursive: true });
+});
