@@ -10,6 +10,7 @@ import { versionLine } from "./version.ts";
 import { runDaemon } from "../core/monitor/daemon.ts";
 import { ownArgv0, runForegroundReexec, startBackground } from "../core/monitor/launch.ts";
 import { sysMlockall } from "../kernel/libc.ts";
+import { acceptedPeers } from "../kernel/peer_cred.ts";
 import type { Kernel } from "../kernel/interface.ts";
 
 /** md127, /dev/md127, /dev/md/imsm0 or initrd/md127 -> md127; null if it names no md device. */
@@ -99,6 +100,7 @@ export async function runMdmon(argv: string[], io: Io, system: System): Promise<
     takeover: cmd.takeover,
     env: system.env,
     log,
+    acceptedPeers,
     // mdmon locks itself in memory so that a page fault can never wait on an array that waits
     // on it. Under V8 that is harmful: mlockall(MCL_CURRENT|MCL_FUTURE) populates ~860 MiB of
     // V8's reservations and V8 aborts at exit ("Check failed") when it cannot decommit locked

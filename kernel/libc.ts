@@ -43,6 +43,8 @@ const SYMBOLS = {
   ioctl_value: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   mlockall: { parameters: ["i32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   mknod: { parameters: ["buffer", "u32", "u64"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
@@ -188,6 +190,48 @@ export async function sysPoll(entries: PollEntry[], timeoutMs: number): Promise<
     throw new Error(`poll of ${entries.length} sysfs/proc file(s) failed`);
   }
   return entries.map((_, i) => view.getInt16(8 * i + 6, true));
+}
+
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+const SO_ACCEPTCONN = 30;
+const AF_UNIX = 1;
+
+/** A socklen_t holding `n`, for the in/out length argument of the socket calls. */
+function socklen(n: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+/** getsockname(2) of a unix socket: the path it is bound to; null when unnamed or not AF_UNIX. */
+export function sysSocketName(fd: number): string | null {
+  const addr = new Uint8Array(2 + 108);
+  const len = socklen(addr.length);
+  if (libc().getsockname(fd, addr, len) < 0) fail("getsockname of", `fd ${fd}`);
+  const n = Math.min(new DataView(len.buffer).getUint32(0, true), addr.length);
+  if ((addr[0] | (addr[1] << 8)) !== AF_UNIX || n <= 2 || addr[2] === 0) return null;
+  const end = addr.indexOf(0, 2);
+  return new TextDecoder().decode(addr.subarray(2, end < 0 || end > n ? n : end));
+}
+
+/** SO_ACCEPTCONN: whether the socket is a listening one. */
+export function sysSocketListening(fd: number): boolean {
+  const v = new Uint8Array(4);
+  if (libc().getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, v, socklen(4)) < 0) {
+    fail("getsockopt SO_ACCEPTCONN of", `fd ${fd}`);
+  }
+  return new DataView(v.buffer).getInt32(0, true) !== 0;
+}
+
+/** SO_PEERCRED: pid, uid and gid of the process at the other end of a unix socket. */
+export function sysSocketPeer(fd: number): { pid: number; uid: number; gid: number } {
+  const v = new Uint8Array(12); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+  if (libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, v, socklen(12)) < 0) {
+    fail("getsockopt SO_PEERCRED of", `fd ${fd}`);
+  }
+  const d = new DataView(v.buffer);
+  return { pid: d.getInt32(0, true), uid: d.getUint32(4, true), gid: d.getUint32(8, true) };
 }
 
 export function sysMlockall(flags: number): void {

@@ -24,6 +24,12 @@ export interface DaemonOptions {
   lockMemory?: () => void;
   /** Seconds a connection may stay silent before it is dropped (mdmon: 3). */
   connectionTimeoutMs?: number;
+  /**
+   * Pid and uid of each connection accepted on the socket bound at a path (SO_PEERCRED).
+   * With it, a connection from anyone but root (or this process's own user) is closed
+   * unanswered; without it (tests) only the socket file's mode 0600 guards the socket.
+   */
+  acceptedPeers?: (boundPath: string) => { pid: number; uid: number }[];
 }
 
 export const pidPath = (runDir: string, devnm: string) => `${runDir}/${devnm}.pid`;
@@ -176,6 +182,29 @@ async function memberArrays(kernel: Kernel, devnm: string): Promise<string[]> {
   ).map((a) => a.devnm);
 }
 
+/**
+ * Whether the connection just accepted comes from root (or our own user): connections are
+ * served one at a time, so the only accepted socket open now is this one.
+ */
+function peerAllowed(o: DaemonOptions, boundPath: string, ownUid: number, log: Log): boolean {
+  if (!o.acceptedPeers) return true;
+  let peers: { pid: number; uid: number }[];
+  try {
+    peers = o.acceptedPeers(boundPath);
+  } catch (e) {
+    // the mode 0600 socket still keeps others out; a monitor nobody can reach is worse
+    log(`cannot check the peer of a connection (SO_PEERCRED): ${(e as Error).message}`);
+    return true;
+  }
+  const stranger = peers.find((p) => p.uid !== 0 && p.uid !== ownUid);
+  if (stranger === undefined) return true;
+  log(
+    `connection from pid ${stranger.pid} (uid ${stranger.uid}) refused: the monitor serves ` +
+      `root only`,
+  );
+  return false;
+}
+
 export type DaemonResult =
   | { kind: "exited"; code: number }
   | { kind: "already-managed" };
@@ -267,8 +296,15 @@ export async function runDaemon(
 
   // the socket: one connection at a time, as mdmon serves them
   const timeoutMs = o.connectionTimeoutMs ?? 3000;
+  const ownUid = Deno.uid() ?? 0;
   try {
     for await (const conn of listener) {
+      if (!peerAllowed(o, tmpSock, ownUid, log)) {
+        try {
+          conn.close();
+        } catch { /* closed */ }
+        continue;
+      }
       const reader = new FrameReader();
       try {
         for (;;) {

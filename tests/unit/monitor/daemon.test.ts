@@ -9,6 +9,7 @@ import {
   socketPath,
 } from "../../../core/monitor/daemon.ts";
 import { volumeName } from "../../../meta/imsm/accessors.ts";
+import { acceptedPeers } from "../../../kernel/peer_cred.ts";
 
 function renameBlob(subarray: number, name: string): Uint8Array {
   const out = new Uint8Array(24);
@@ -104,5 +105,42 @@ Deno.test("daemon: a log that cannot be written (EPIPE) does not stop the monito
   await s.kernel.array("md126").setArrayState("clear");
   assert.deepEqual(await done, { kind: "exited", code: 0 });
   assert.equal((await s.onDisk()).mpb.volumes[0].dirty, 0, "left clean");
+  await Deno.remove(runDir, { recursive: true });
+});
+
+Deno.test("daemon: the socket serves root (or its own user) only, by SO_PEERCRED of the accepted connection", async () => {
+  const s = await setup({ clean: true });
+  const runDir = await Deno.makeTempDir();
+  const logs: string[] = [];
+  let readyCalled = false;
+  let strangerUid: number | null = null;
+  const done = runDaemon(s.kernel, {
+    devnm: "md127",
+    takeover: false,
+    runDir,
+    env: (k) => (k === "IMSM_DEVNAME_AS_SERIAL" ? "1" : undefined),
+    log: (m) => logs.push(m),
+    // the real lookup, with the peer's uid replaced while a stranger is simulated
+    acceptedPeers: (bound) =>
+      acceptedPeers(bound).map((p) => (strangerUid === null ? p : { ...p, uid: strangerUid })),
+  }, () => (readyCalled = true));
+  for (let i = 0; i < 100 && !readyCalled; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(readyCalled);
+  const sock = socketPath(runDir, "md127");
+
+  assert.match((await pingSocket(sock, 5000)) ?? "", /^mdadm - v4\.2/, "our own user is served");
+  strangerUid = 4242;
+  assert.equal(await pingSocket(sock, 5000), null, "a stranger gets no answer");
+  assert.ok(
+    logs.some((l) =>
+      /connection from pid \d+ \(uid 4242\) refused: the monitor serves root only/.test(l)
+    ),
+    logs.join("\n"),
+  );
+  strangerUid = null;
+  assert.match((await pingSocket(sock, 5000)) ?? "", /^mdadm - v4\.2/, "served again after");
+
+  await s.kernel.array("md126").setArrayState("clear");
+  assert.deepEqual(await done, { kind: "exited", code: 0 });
   await Deno.remove(runDir, { recursive: true });
 });
