@@ -25,14 +25,11 @@ import { SocketMonitorLink } from "../core/grow/monitor_link.ts";
 import { progressLine } from "../core/grow/progress.ts";
 import { ensureMonitor } from "../core/lifecycle/monitor_start.ts";
 import { selfCommand } from "../core/monitor/launch.ts";
+import { runGrowContinue } from "./grow_continue.ts";
 
 export function runGrow(cmd: GrowCommand, prog: string, system: System, io: Io) {
+  if (cmd.action === "continue") return runGrowContinue(cmd, prog, system, io);
   return guarded(io, prog, async () => {
-    if (cmd.action === "continue") {
-      refuse(
-        "--grow --continue is not implemented in mdts yet (the reshape state machine is next)",
-      );
-    }
     const volumeChange = cmd.level !== undefined || cmd.chunkKiB !== undefined ||
       cmd.layout !== undefined;
     if (cmd.action !== "reshape" || (cmd.raidDevices === undefined && !volumeChange)) {
@@ -252,7 +249,7 @@ async function startChild(devnm: string): Promise<string | null> {
   }
 }
 
-async function growFacts(
+export async function growFacts(
   kernel: Kernel,
   devnm: string,
   c: ImsmContainer,

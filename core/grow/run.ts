@@ -105,7 +105,8 @@ export interface GrowReport {
 
 const MAX_SECTOR_TEXT = (1n << 63n) - 1n;
 
-class Runner {
+/** The grow state machine; core/grow/resume.ts drives it from a checkpoint. */
+export class Runner {
   readonly kernel: Kernel;
   readonly monitor: MonitorLink;
   readonly plan: GrowPlan;
@@ -231,7 +232,7 @@ class Runner {
     const started = this.now();
     await this.monitor.pingManager();
     await this.monitor.ping();
-    let c = await this.migratingVolume(v);
+    const c = await this.migratingVolume(v);
     if (c === null) {
       this.log(`volume ${v.name} already has ${this.plan.newRaidDisks} members; skipped`);
       return { device: v.device, windows: 0, criticalWindows: 0, seconds: 0 };
@@ -272,8 +273,23 @@ class Runner {
       if (tookOver && !this.reshaping) await abortTakeover(array).catch(() => {});
       throw e;
     }
-    c = await this.ctx.load();
-    const windows = await this.windows(v, array, c, number);
+    return await this.reshapeAndFinish(v, array, number, started, 0);
+  }
+
+  /**
+   * From md reshaping (or held at `fromUnit`'s position) to the volume's end: the window
+   * loop from `fromUnit`, the end of the migration, the array size, the takeover back.
+   */
+  async reshapeAndFinish(
+    v: VolumePlan,
+    array: MdArray,
+    number: number,
+    started: number,
+    fromUnit: number,
+  ): Promise<VolumeReport> {
+    this.reshaping = true;
+    const c = await this.ctx.load();
+    const windows = await this.windows(v, array, c, number, fromUnit);
     this.at("wait-idle", v.device);
     await this.waitIdle(array);
     await this.clearRecords(v, c);
@@ -385,14 +401,15 @@ class Runner {
     array: MdArray,
     c: ImsmContainer,
     number: number,
+    fromUnit = 0,
   ): Promise<{ windows: number; criticalWindows: number }> {
     this.at("migration-record", v.device);
     const g = migrationGeometry(c.mpb, v.index, v.componentSectors);
     const u = g.unit;
-    let rec = advanceCheckpoint(c, initMigrationRecord(c), 0).record;
+    let rec = advanceCheckpoint(c, initMigrationRecord(c), fromUnit).record;
     await this.checkpoint(c, v, rec);
     const degradedAtStart = (await array.degraded()) ?? 0;
-    let unit = 0;
+    let unit = fromUnit;
     let windows = 0;
     let critical = 0;
     let rate: number | null = null;

@@ -34,6 +34,12 @@ import {
 import { parseRequestedName, type RequestedName, uniqueLinkName } from "./names.ts";
 import { ensureMonitor } from "./monitor_start.ts";
 import { MIGR_TYPE } from "../../meta/imsm/constants.ts";
+import { isGeneralMigration } from "../../meta/imsm/accessors.ts";
+import { loadContainer } from "../imsm/store.ts";
+import { containerDisks } from "../monitor/container_model.ts";
+import { BackupError } from "../grow/backup.ts";
+import { ResumeError } from "../grow/resume.ts";
+import { prepareMigratingVolume, startMigratingVolume } from "./assemble_reshape.ts";
 
 export interface FoundDisk {
   disk: Disk;
@@ -83,6 +89,8 @@ export interface AssembleOutcome {
   messages: string[];
   /** Names of the md devices started (container first). */
   started: string[];
+  /** A volume could not be started safely (a refused restore): exit status 1. */
+  failed?: boolean;
 }
 
 /** Starts a container on `found` disks under `name` (or a fresh "imsmN" name). */
@@ -150,6 +158,8 @@ export async function startVolumes(
     if (disk.serial !== null) bySerial.set(disk.serial, m.name);
   }
   let needMonitor = false;
+  let growContinues = false;
+  let failed = false;
   for (let index = 0; index < mpb.volumes.length; index++) {
     const running = arrays.some((a) =>
       a.kind === "volume" && a.container === containerDevnm && a.subarray === String(index)
@@ -157,11 +167,23 @@ export async function startVolumes(
     if (running) continue;
     const vol = mpb.volumes[index];
     const label = names.get(index) ?? volumeName(vol);
+    if (isGeneralMigration(vol)) {
+      const r = await startReshapingVolume(kernel, host, containerDevnm, index, names, bySerial);
+      messages.push(...r.messages);
+      if (r.started !== null) {
+        started.push(r.started);
+        needMonitor = true;
+        growContinues = true;
+      } else {
+        failed = true;
+      }
+      continue;
+    }
     if (
       vol.migrState !== 0 && vol.migrType !== MIGR_TYPE.INIT && vol.migrType !== MIGR_TYPE.REBUILD
     ) {
       messages.push(
-        `${label}: volume is in the middle of a migration; mdts cannot resume it yet, not started`,
+        `${label}: volume is in the middle of a migration mdts cannot resume, not started`,
       );
       continue;
     }
@@ -213,11 +235,95 @@ export async function startVolumes(
     );
     await host.uevent(made.devnm, "change");
   }
+  let monitorUp = true;
   if (needMonitor) {
     const err = await ensureMonitor(host, containerDevnm);
-    if (err !== null) messages.push(`failed to start the monitor (${err}); arrays remain readonly`);
+    if (err !== null) {
+      monitorUp = false;
+      messages.push(`failed to start the monitor (${err}); arrays remain readonly`);
+    }
   }
-  return { messages, started };
+  if (growContinues && monitorUp && !host.env("MDTS_FREEZE_RESHAPE")) {
+    // as mdadm: the reshape goes on in the background (grow-continue)
+    const err = await host.startGrowContinue(containerDevnm);
+    if (err !== null) {
+      messages.push(
+        `cannot continue the reshape in the background (${err}); run ` +
+          `mdts --grow --continue /dev/${containerDevnm}`,
+      );
+    }
+  }
+  return { messages, started, failed };
+}
+
+/** Starts a volume in the middle of a grow: restore if needed, md held at the checkpoint. */
+async function startReshapingVolume(
+  kernel: Kernel,
+  host: Host,
+  containerDevnm: string,
+  index: number,
+  names: Map<number, string>,
+  bySerial: Map<string, string>,
+): Promise<{ messages: string[]; started: string | null }> {
+  const mpbNow = (await loadContainer(
+    kernel.blocks,
+    (await containerDisks(kernel, containerDevnm, (k) => host.env(k))).map((d) => d.path),
+  )).mpb;
+  const vol = mpbNow.volumes[index];
+  const label = names.get(index) ?? volumeName(vol);
+  let prepared;
+  try {
+    prepared = await prepareMigratingVolume(kernel, host, containerDevnm);
+  } catch (e) {
+    if (e instanceof BackupError || e instanceof ResumeError) {
+      return {
+        messages: [
+          `Failed to restore critical section for reshape of ${label}: ${e.message}`,
+          `${label} not started`,
+        ],
+        started: null,
+      };
+    }
+    throw e;
+  }
+  const { decision: d, restored } = prepared;
+  const taken = await takenLinks(kernel, host);
+  const wanted = names.get(index);
+  const req = wanted !== undefined
+    ? parseRequestedName(wanted)
+    : parseRequestedName(`/dev/md/${uniqueLinkName(volumeName(vol), taken)}`);
+  const checked = await checkNewName(kernel, host, req.display).catch(() =>
+    parseRequestedName(`/dev/md/${uniqueLinkName(req.link ?? volumeName(vol), taken)}`)
+  );
+  let counts = { devices: 0, expansion: 0 };
+  const made = await underMapLock(host, async () => {
+    const made = await createMdDevice(
+      kernel,
+      host,
+      checked,
+      `/${containerDevnm}/${index}`,
+      volumeUuid(mpbNow, index),
+    );
+    counts = await startMigratingVolume(kernel, host, made.devnm, containerDevnm, d, bySerial);
+    return made;
+  });
+  await host.uevent(made.devnm, "change");
+  const messages: string[] = [];
+  if (restored > 0) {
+    messages.push(
+      `${label}: critical section of unit ${d.unit - 1} restored from the copy area ` +
+        `(${restored} disks)`,
+    );
+  }
+  const plus = counts.expansion > 0 ? ` ( + ${counts.expansion} for expansion)` : "";
+  messages.push(
+    `${made.path} has been assembled with ${counts.devices} device` +
+      `${counts.devices === 1 ? "" : "s"}${plus} and started; reshape ` +
+      (d.fresh
+        ? "starts from the beginning"
+        : `continues from unit ${d.unit} of ${d.geometry.unit.numUnits}`),
+  );
+  return { messages, started: made.path };
 }
 
 /** Reads the IMSM metadata of candidate disks; refuses disks without it. */

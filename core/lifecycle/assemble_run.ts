@@ -38,7 +38,7 @@ export async function assemble(
     const found = await readCandidates(kernel, host, req.members, false);
     const c = await assembleContainer(kernel, host, found, name);
     const v = await startVolumes(kernel, host, c.devnm, c.mpb, new Map(), req.run);
-    return { messages: [...c.messages, ...v.messages], status: 0 };
+    return { messages: [...c.messages, ...v.messages], status: v.failed ? 1 : 0 };
   }
   return await assembleScan(kernel, host, req);
 }
@@ -69,6 +69,7 @@ async function assembleScan(
   }
   const messages: string[] = [];
   let any = false;
+  let failed = false;
   const map = await readMapEntries(host);
   const running = new Set((await runningArrays(kernel)).map((a) => a.devnm));
   for (const group of groups.values()) {
@@ -105,9 +106,10 @@ async function assembleScan(
     const v = await startVolumes(kernel, host, devnm, mpb, names, req.run);
     messages.push(...v.messages);
     if (v.started.length > 0) any = true;
+    if (v.failed) failed = true;
   }
   if (!any && messages.length === 0) {
     return { messages: ["No arrays found in config file or automatically"], status: 1 };
   }
-  return { messages, status: 0 };
+  return { messages, status: failed ? 1 : 0 };
 }

@@ -36,6 +36,12 @@ export interface Host {
   monitorRunning(container: string): Promise<boolean>;
   /** Starts the monitor for a container; resolves to an error text or null. */
   startMonitor(container: string): Promise<string | null>;
+  /**
+   * Starts `--grow --continue /dev/CONTAINER` detached (as mdadm's grow-continue: through
+   * systemd's mdts-grow-continue@ unit when systemd runs, else a background child); resolves
+   * to an error text or null once it runs.
+   */
+  startGrowContinue(container: string): Promise<string | null>;
   /** Sends messages to the monitor's control socket; null when there is no socket. */
   monitorSocket(container: string): Promise<MonitorConnection | null>;
   /** Waits for udev to finish processing events (no-op without udev). */

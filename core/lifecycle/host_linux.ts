@@ -160,6 +160,44 @@ export class LinuxHost implements Host {
     return `${argv.join(" ")} did not leave ${this.#run}/${container}.pid within 5 s`;
   }
 
+  async startGrowContinue(container: string): Promise<string | null> {
+    const unit = `mdts-grow-continue@${container}.service`;
+    if (!this.#env("MDADM_NO_SYSTEMCTL") && await exists("/run/systemd/system")) {
+      try {
+        const st = await new Deno.Command("systemctl", {
+          args: ["restart", unit],
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).output();
+        if (st.success) return null;
+      } catch {
+        // no systemctl: start it ourselves
+      }
+    }
+    const argv = growContinueCommand(container, this.#env);
+    try {
+      await Deno.mkdir(this.#run, { recursive: true });
+      const env = Deno.env.toObject();
+      env.MDTS_GROW_CHILD = "1";
+      env.MDTS_GROW_LOG = `${this.#run}/${container}.grow.log`;
+      // the shell points the child's output at the log file, so it outlives this process
+      const child = new Deno.Command("/bin/sh", {
+        args: ["-c", 'exec "$0" "$@" >>"$MDTS_GROW_LOG" 2>&1', ...argv],
+        env,
+        clearEnv: true,
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+        detached: true,
+      }).spawn();
+      child.unref();
+      return null;
+    } catch (e) {
+      return `cannot run ${argv.join(" ")}: ${e instanceof Error ? e.message : e}`;
+    }
+  }
+
   async monitorSocket(container: string): Promise<MonitorConnection | null> {
     const path = `${this.#run}/${container}.sock`;
     let conn: Deno.UnixConn;
@@ -192,6 +230,32 @@ export class LinuxHost implements Host {
  * How the monitor is started, as mdadm 4.2 starts mdmon: this executable in its mdmon mode
  * (`<exe> mdmon mdX`), or MDTS_MDMON (e.g. /sbin/mdmon) when set.
  */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `mdts --grow --continue /dev/CONTAINER` with this program (MDTS_GROW_CONTINUE overrides). */
+export function growContinueCommand(
+  container: string,
+  env: (key: string) => string | undefined,
+  execPath = Deno.execPath(),
+  mainModule = Deno.mainModule,
+): string[] {
+  const override = env("MDTS_GROW_CONTINUE");
+  const tail = ["--grow", "--continue", `/dev/${container}`];
+  if (override) return [...override.split(/\s+/).filter(Boolean), ...tail];
+  const base = execPath.slice(execPath.lastIndexOf("/") + 1);
+  if (base === "deno" && mainModule.startsWith("file://")) {
+    return [execPath, "run", "-A", new URL(mainModule).pathname, ...tail];
+  }
+  return [execPath, ...tail];
+}
+
 export function monitorCommand(
   container: string,
   env: (key: string) => string | undefined,

@@ -38,7 +38,7 @@ export async function incremental(
   if (md !== null && asContainer !== undefined && asContainer.kind === "container") {
     const c = await containerMetadata(kernel, asContainer);
     const v = await startVolumes(kernel, host, md, c.mpb, new Map(), run);
-    return { messages: v.messages, exportLines: [], status: 0 };
+    return { messages: v.messages, exportLines: [], status: v.failed ? 1 : 0 };
   }
   const disk = await resolveDisk(kernel, host, path);
   if (disk.holders.length > 0) {
@@ -98,12 +98,14 @@ export async function incremental(
     `MD_DEVNAME=${containerPath.replace(/^\/dev\/md\//, "").replace(/^\/dev\//, "")}`,
     `MD_FOREIGN=no`,
   ];
+  let failed = false;
   if (complete || run) {
     const v = await startVolumes(kernel, host, devnm, mpb, new Map(), run);
     messages.push(...v.messages);
+    failed = v.failed === true;
     exportLines.push(`MD_STARTED=${complete ? "yes" : "unsafe"}`);
   } else {
     exportLines.push("MD_STARTED=no");
   }
-  return { messages, exportLines, status: 0 };
+  return { messages, exportLines, status: failed ? 1 : 0 };
 }

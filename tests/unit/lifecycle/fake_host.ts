@@ -9,6 +9,7 @@ export class FakeHost implements Host {
   busy = new Set<string>();
   monitors = new Set<string>();
   monitorStarts: string[] = [];
+  growContinues: string[] = [];
   uevents: string[] = [];
   envs = new Map<string, string>([["IMSM_DEVNAME_AS_SERIAL", "1"]]);
   lockHeld = false;
@@ -69,6 +70,10 @@ export class FakeHost implements Host {
   startMonitor(container: string): Promise<string | null> {
     this.monitorStarts.push(container);
     this.monitors.add(container);
+    return Promise.resolve(null);
+  }
+  startGrowContinue(container: string): Promise<string | null> {
+    this.growContinues.push(container);
     return Promise.resolve(null);
   }
   monitorSocket(_container: string): Promise<MonitorConnection | null> {

@@ -1,0 +1,317 @@
+/**
+ * Crash and resume of a raid5 3->4 grow on the FakeKernel, with the data checked: md's
+ * restriping is emulated on the disk bytes (old geometry read, new geometry written, step by
+ * step as the fake reshape moves), the grow is cut at a chosen write or in the middle of a
+ * window (what was not flushed is lost), then a fresh kernel on the same bytes assembles the
+ * container (restore + md held at the checkpoint), a new monitor starts, the continue runs
+ * to the end, and every sector of the volume must hold the pattern written before the grow.
+ */
+import assert from "node:assert/strict";
+import { setup } from "../monitor/setup.ts";
+import { FakeHost } from "../lifecycle/fake_host.ts";
+import { FakeKernel } from "../../../kernel/fake/fake_kernel.ts";
+import { containerDisks, ContainerModel } from "../../../core/monitor/container_model.ts";
+import { Manager } from "../../../core/monitor/manager.ts";
+import { Monitor } from "../../../core/monitor/monitor.ts";
+import { loadContainer } from "../../../core/imsm/store.ts";
+import { type GrowPlan, planGrow } from "../../../core/grow/plan.ts";
+import { GrowError, runGrowPlan } from "../../../core/grow/run.ts";
+import type { MonitorLink } from "../../../core/grow/monitor_link.ts";
+import { encodeFrame, FrameReader } from "../../../core/monitor/protocol.ts";
+import { migrationGeometry } from "../../../core/grow/geometry.ts";
+import { gatherArray, type MemberReader, stripeRows } from "../../../core/restripe/copy.ts";
+import { imsmGeometry } from "../../../core/restripe/layout.ts";
+import { assemble } from "../../../core/lifecycle/assemble_run.ts";
+import {
+  decideResume,
+  readResumeInput,
+  resumeGrow,
+  resumePlan,
+} from "../../../core/grow/resume.ts";
+import { parseMigrationRecord } from "../../../meta/imsm/migration_record.ts";
+import { componentSectors } from "../../../meta/imsm/edit/migration.ts";
+import type { WriteRequest } from "../../../core/ports.ts";
+import { ENV } from "../monitor/setup.ts";
+import { testPattern } from "./pattern.ts";
+
+const NAMES = ["vda", "vdb", "vdc", "vdd"];
+const DISK = 64 * 1024 * 1024;
+const ARRAY_SECTORS = 65536; // 3-disk raid5, 16 MiB per member
+const CHUNK = 128;
+
+type Linkable = { manager: Manager };
+
+function link(s: Linkable): MonitorLink {
+  const call = async (bytes: Uint8Array) => {
+    const r = new FrameReader();
+    r.push(bytes);
+    await s.manager.handle(r.next()!);
+  };
+  return {
+    ping: () => call(encodeFrame(0)),
+    pingManager: () => call(encodeFrame(-1)),
+    update: async (blob) => {
+      await call(encodeFrame(blob.length, blob));
+      await call(encodeFrame(0));
+    },
+  };
+}
+
+const source = imsmGeometry(5, 3, CHUNK);
+const dest = imsmGeometry(5, 4, CHUNK);
+
+function reader(kernel: FakeKernel, slots: string[]): MemberReader {
+  return (m, sector, sectors) =>
+    slots[m] === undefined
+      ? Promise.resolve(null)
+      : kernel.blocks.read(`/dev/${slots[m]}`, BigInt(sector) * 512n, sectors * 512);
+}
+
+/** md's reshape as the disks see it: each step reads the old layout, writes the new one. */
+function emulatedMd(kernel: FakeKernel, devnm: () => string, onStep: () => void) {
+  return async () => {
+    const array = kernel.array(devnm());
+    const before = await array.reshapePosition().catch(() => "none" as const);
+    kernel.md.advanceSync(devnm(), 1024n);
+    let after = await array.reshapePosition().catch(() => "none" as const);
+    if (before !== "none" && after === "none") after = BigInt(32768 * 3);
+    if (before !== "none" && after !== "none" && after > before) {
+      const start = Number(before), count = Number(after - before);
+      const data = await gatherArray(source, reader(kernel, NAMES.slice(0, 3)), start, count);
+      const rows = stripeRows(dest, data, start / (CHUNK * 3));
+      for (let j = 0; j < 4; j++) {
+        await kernel.disks.write({
+          device: `/dev/${NAMES[j]}`,
+          offset: BigInt(start / 3) * 512n,
+          data: rows[j],
+          purpose: "data",
+          what: "emulated md reshape",
+        });
+        await kernel.disks.flush(`/dev/${NAMES[j]}`);
+      }
+    }
+    onStep();
+    await new Promise((r) => setTimeout(r, 0));
+  };
+}
+
+class Cut extends Error {}
+
+interface CutPoint {
+  /** Cut after the n-th write of this purpose has reached the disk (1-based). */
+  purpose?: WriteRequest["purpose"];
+  after?: number;
+  /** Or cut after md moved this many steps. */
+  steps?: number;
+}
+
+async function growUntilCut(cut: CutPoint) {
+  const s = await setup({ level: 5, members: 3, spares: 1, clean: true });
+  await s.manager.scan();
+  const running = s.monitor.run(5);
+  const rows = stripeRows(source, testPattern(0, ARRAY_SECTORS), 0);
+  for (let i = 0; i < 3; i++) {
+    await s.kernel.disks.write({
+      device: `/dev/${NAMES[i]}`,
+      offset: 0n,
+      data: rows[i],
+      purpose: "data",
+      what: "pattern",
+    });
+    await s.kernel.disks.flush(`/dev/${NAMES[i]}`);
+  }
+  const disks = await containerDisks(s.kernel, "md127", ENV);
+  const c = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
+  const spare = disks.find((d) => d.name === "vdd")!;
+  const decision = planGrow(c, {
+    container: "md127",
+    volumeDevices: ["md126"],
+    busy: [],
+    spares: [{
+      serial: spare.serial,
+      path: spare.path,
+      majMin: spare.majMin,
+      sizeSectors: Number(spare.sizeBytes / 512n),
+      sectorSize: 512,
+    }],
+    sectorSize: 512,
+  }, { raidDevices: 4 });
+  assert.ok(decision.ok);
+  const plan = (decision as { plan: GrowPlan }).plan;
+  let dead = false;
+  let matched = 0;
+  let steps = 0;
+  const orig = s.kernel.writer.write.bind(s.kernel.writer);
+  s.kernel.writer.write = async (req) => {
+    if (dead) throw new Cut("power is off");
+    await orig(req);
+    if (cut.purpose === req.purpose && ++matched === cut.after) {
+      await s.kernel.disks.flush(req.device);
+      dead = true;
+      throw new Cut(`cut after ${req.what}`);
+    }
+  };
+  const err = await runGrowPlan({
+    kernel: s.kernel,
+    monitor: link(s),
+    plan,
+    disks,
+    load: () => loadContainer(s.kernel.blocks, disks.map((d) => d.path)),
+    sleep: emulatedMd(s.kernel, () => "md126", () => {
+      if (dead) throw new Cut("power is off");
+      if (cut.steps !== undefined && ++steps === cut.steps) {
+        dead = true;
+        throw new Cut(`cut after ${steps} md steps`);
+      }
+    }),
+    pollMs: 1,
+    monitorTimeoutMs: 5_000,
+  }).then(() => null, (e) => e);
+  s.monitor.stop();
+  await running.catch(() => {});
+  assert.ok(err instanceof GrowError, `the grow was not cut: ${err}`);
+  s.kernel.disks.crash();
+  // a fresh boot on the same disks
+  const k2 = new FakeKernel(NAMES.map((name) => ({ name, sizeBytes: DISK })));
+  for (const n of NAMES) {
+    await k2.disks.write({
+      device: `/dev/${n}`,
+      offset: 0n,
+      data: s.kernel.disks.bytes(`/dev/${n}`),
+      purpose: "other",
+      what: "boot",
+    });
+    await k2.disks.flush(`/dev/${n}`);
+  }
+  k2.disks.writes.length = 0;
+  return k2;
+}
+
+async function assembleAndFinish(k: FakeKernel) {
+  const host = new FakeHost(k);
+  const r = await assemble(k, host, {
+    arrays: ["/dev/md/imsm0"],
+    members: NAMES.map((n) => `/dev/${n}`),
+    scan: false,
+    run: false,
+  });
+  assert.equal(r.status, 0, r.messages.join("\n"));
+  assert.deepEqual(host.growContinues, ["md127"], r.messages.join("\n"));
+  const volume = (await k.md.arrays()).find((a) => a !== "md127")!;
+  const log: string[] = [];
+  const model = await ContainerModel.load(k, "md127", ENV);
+  const monitor = new Monitor(k, model, (m) => log.push(m));
+  const manager = new Manager(k, monitor, ENV, (m) => log.push(m), () => 7);
+  await manager.scan();
+  const running = monitor.run(5);
+  // what `--grow --continue` does (cli/grow_continue.ts)
+  const disks = await containerDisks(k, "md127", ENV);
+  const load = () => loadContainer(k.blocks, disks.map((d) => d.path));
+  const c = await load();
+  const d = (await decideResume(
+    (await readResumeInput(k.blocks, c, disks, parseMigrationRecord))!,
+  ))!;
+  assert.equal(d.restore.kind, "nothing", "assembly restored the copy area already");
+  const md = await k.array(volume).reshapePosition();
+  const plan = resumePlan(c, {
+    container: "md127",
+    volumeDevices: [volume],
+    busy: [],
+    sectorSize: 512,
+  }, disks);
+  if (Deno.env.get("RESUME_DEBUG")) {
+    monitor.debug = (m) => log.push(m);
+  }
+  const failure = await resumeGrow({
+    kernel: k,
+    monitor: link({ manager }),
+    plan,
+    disks,
+    load,
+    sleep: emulatedMd(k, () => volume, () => {}),
+    pollMs: 1,
+    monitorTimeoutMs: 5_000,
+  }, { volumeIndex: d.volumeIndex, unit: md === "none" ? 0 : d.unit }).then(() => null, (e) => e);
+  monitor.stop();
+  await running;
+  if (failure) {
+    throw new Error(
+      `${failure.message}\nmonitor log:\n${log.slice(-30).join("\n")}\n${r.messages.join("\n")}`,
+    );
+  }
+  const after = await load();
+  assert.equal(after.mpb.volumes[0].migrState, 0);
+  assert.equal(after.mpb.volumes[0].maps[0].numMembers, 4);
+  const data = await gatherArray(dest, reader(k, NAMES), 0, ARRAY_SECTORS);
+  const want = testPattern(0, ARRAY_SECTORS);
+  let bad = 0;
+  for (let i = 0; i < want.length; i += 512) {
+    if (data[i + 13] !== want[i + 13] || data[i + 24] !== want[i + 24]) bad++;
+  }
+  return { messages: r.messages, badSectors: bad, restart: d, mdBefore: md };
+}
+
+// record writes: #1,#2 unit 0 status 0; #3,#4 unit 0 status 1; #5,#6 unit 1 status 0; ...
+for (
+  const cut of [
+    { purpose: "migration-record", after: 2 }, // record initialised, nothing moved
+    { purpose: "migration-record", after: 3 }, // status 1 on one record disk only
+    { purpose: "migration-record", after: 4 }, // unit 0 in the copy area, md not yet let in
+    { purpose: "migration-record", after: 5 }, // unit 1 recorded on one disk, MPB still at 0
+    { purpose: "migration-record", after: 8 }, // unit 1 in the copy area
+    { purpose: "migration-record", after: 13 }, // past the critical units
+    { purpose: "copy-area", after: 6 }, // copy area of unit 1 half written
+    { steps: 1 }, // md inside window 0 (critical)
+    { steps: 3 }, // md inside window 1
+    { steps: 9 }, // md inside a large window
+    { steps: 30 }, // near the end
+  ] as CutPoint[]
+) {
+  const name = cut.steps !== undefined
+    ? `after ${cut.steps} md steps`
+    : `after ${cut.purpose} write #${cut.after}`;
+  Deno.test(`resume raid5 3->4: cut ${name}, assembled, continued, 0 sectors differ`, async () => {
+    const k = await growUntilCut(cut);
+    const r = await assembleAndFinish(k);
+    assert.equal(r.badSectors, 0, `${r.badSectors} sectors differ\n${r.messages.join("\n")}`);
+  });
+}
+
+Deno.test("resume: a corrupted copy area is refused at assembly, nothing restored, volume not started", async () => {
+  const k = await growUntilCut({ purpose: "migration-record", after: 8 });
+  const c = await loadContainer(k.blocks, NAMES.map((n) => `/dev/${n}`));
+  const g = migrationGeometry(c.mpb, 0, componentSectors(c.mpb, c.mpb.volumes[0]));
+  const pba = BigInt(64 * 1024 * 1024 / 512 - 2209);
+  const at = pba * 512n + 4096n;
+  const flipped = k.disks.bytes("/dev/vdb", Number(at), 512).map((b, i) => i < 16 ? b ^ 0xff : b);
+  await k.disks.write({
+    device: "/dev/vdb",
+    offset: at,
+    data: flipped,
+    purpose: "other",
+    what: "x",
+  });
+  k.disks.writes.length = 0;
+  const dataBefore = NAMES.map((n) => k.disks.bytes(`/dev/${n}`, 0, 8 * 1024 * 1024));
+  const host = new FakeHost(k);
+  const r = await assemble(k, host, {
+    arrays: ["/dev/md/imsm0"],
+    members: NAMES.map((n) => `/dev/${n}`),
+    scan: false,
+    run: false,
+  });
+  assert.equal(r.status, 1);
+  const text = r.messages.join("\n");
+  assert.match(text, /Failed to restore critical section for reshape of vol0/);
+  assert.match(text, /copy area digest=1: .*torn or corrupted/);
+  assert.deepEqual(k.disks.writes.filter((w) => w.purpose !== "metadata"), []);
+  assert.deepEqual(host.growContinues, []);
+  assert.equal((await k.md.arrays()).length, 1, "only the container runs");
+  NAMES.forEach((n, i) =>
+    assert.ok(
+      k.disks.bytes(`/dev/${n}`, 0, 8 * 1024 * 1024).every((b, j) => b === dataBefore[i][j]),
+      `${n} data changed`,
+    )
+  );
+  assert.equal(g.unit.destDepth, 2048);
+});
