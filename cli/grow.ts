@@ -21,6 +21,7 @@ import type { ImsmContainer } from "../meta/imsm/edit/container.ts";
 import { type GrowFacts, type GrowPlan, planGrow } from "../core/grow/plan.ts";
 import { GrowError, runGrowPlan } from "../core/grow/run.ts";
 import { planMigration } from "../core/grow/migrate_plan.ts";
+import { runTakeoverToRaid0, TakeoverRunError } from "../core/grow/migrate_takeover.ts";
 import { SocketMonitorLink } from "../core/grow/monitor_link.ts";
 import { progressLine } from "../core/grow/progress.ts";
 import { ensureMonitor } from "../core/lifecycle/monitor_start.ts";
@@ -120,30 +121,57 @@ async function migrateVolume(
     for (const r of decision.refusals) io.err(`${prog}: ${r.message}\n`);
     return 1;
   }
+  if (decision.takeover) {
+    const t = decision.takeover;
+    if (cmd.json) {
+      io.out(JSON.stringify(t, null, 2) + "\n");
+      return 0;
+    }
+    if (cmd.dryRun) {
+      io.out(
+        `Plan: takeover ${cmd.device} (volume ${t.name} of /dev/${container}): raid${t.from.level} ` +
+          `${t.from.members} disks -> raid0 ${t.to.members} disk${t.to.members === 1 ? "" : "s"} ` +
+          `(dry run, nothing written)\n  keep: ${t.keep.join(", ")}\n  drop (become spares): ` +
+          `${t.drop.join(", ")}\n  size: ${t.arraySectors / 2} KiB (unchanged, no data moves)\n`,
+      );
+      return 0;
+    }
+    const link = await monitorLink(host, container);
+    try {
+      await runTakeoverToRaid0({
+        kernel,
+        monitor: link,
+        plan: t,
+        disks,
+        load: () => loadContainer(kernel.blocks, disks.map((d) => d.path)),
+        log: host.env("MDTS_GROW_DEBUG") ? (m) => io.err(`${prog}: ${m}\n`) : undefined,
+      });
+    } catch (e) {
+      if (e instanceof TakeoverRunError) {
+        io.err(`${prog}: ${e.message}\n`);
+        return 1;
+      }
+      throw e;
+    }
+    return 0;
+  }
+  const plan = decision.plan;
   if (cmd.json) {
-    io.out(JSON.stringify(decision.plan, null, 2) + "\n");
+    io.out(JSON.stringify(plan, null, 2) + "\n");
     return 0;
   }
   if (cmd.dryRun) {
-    io.out(renderPlan(cmd.device, decision.plan));
+    io.out(renderPlan(cmd.device, plan));
     return 0;
   }
-  return await execute(prog, system, io, container, disks, decision.plan);
+  return await execute(prog, system, io, container, disks, plan);
 }
 
-/** Runs a plan: the monitor must answer first; then in the foreground or a detached child. */
-async function execute(
-  prog: string,
-  system: System,
-  io: Io,
-  devnm: string,
-  disks: Awaited<ReturnType<typeof containerDisks>>,
-  plan: GrowPlan,
-): Promise<number> {
-  const kernel = system.kernel();
-  const host = hostOf(system);
-  // as mdadm's check_mdmon_version: the monitor must answer before anything is frozen;
-  // asked first over its socket (its pid file may name a process this host cannot see)
+/**
+ * As mdadm's check_mdmon_version: the monitor must answer before anything is frozen; asked
+ * first over its socket (its pid file may name a process this host cannot see).
+ */
+async function monitorLink(host: ReturnType<typeof hostOf>, devnm: string) {
   const link = new SocketMonitorLink(devnm, (ct) => host.monitorSocket(ct));
   try {
     await link.ping();
@@ -160,6 +188,21 @@ async function execute(
       refuse(`${(e as Error).message}; nothing was changed`);
     }
   }
+  return link;
+}
+
+/** Runs a plan: the monitor must answer first; then in the foreground or a detached child. */
+async function execute(
+  prog: string,
+  system: System,
+  io: Io,
+  devnm: string,
+  disks: Awaited<ReturnType<typeof containerDisks>>,
+  plan: GrowPlan,
+): Promise<number> {
+  const kernel = system.kernel();
+  const host = hostOf(system);
+  const link = await monitorLink(host, devnm);
   const child = host.env("MDTS_GROW_CHILD") === "1";
   const foreground = child || host.env("MDTS_GROW_FOREGROUND") === "1" || isTerminal();
   if (!foreground) {

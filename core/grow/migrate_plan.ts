@@ -26,6 +26,7 @@ import { diskSectors, mapPba, volumeSectors } from "../../meta/imsm/edit/records
 import { ALGORITHM } from "../restripe/layout.ts";
 import { migrationGeometry } from "./geometry.ts";
 import type { ReshapeMigration } from "./monitor_link.ts";
+import type { TakeoverPlan } from "./migrate_takeover.ts";
 import { checkpointUnit, criticalUnits, DEFAULT_TUNING, nextWindow } from "./window.ts";
 import type { WindowTuning } from "./window.ts";
 import type { Geometry, GrowFacts, GrowPlan, RefusalCode, Step, VolumePlan } from "./plan.ts";
@@ -55,7 +56,8 @@ export interface MigrationRefusal {
 }
 
 export type MigrationDecision =
-  | { ok: true; plan: MigrationPlan }
+  | { ok: true; plan: MigrationPlan; takeover?: undefined }
+  | { ok: true; takeover: TakeoverPlan; plan?: undefined }
   | { ok: false; refusals: MigrationRefusal[] };
 
 function no(code: MigrationRefusal["code"], message: string): MigrationDecision {
@@ -234,6 +236,25 @@ export function planMigration(
       });
     }
     if (state.length > 0) return { ok: false, refusals: state };
+    if (to === 0) {
+      // keep the first disk of every mirror pair (slots 0, 2, ...), drop the second
+      const serials = map.ord.map((o) => diskSerial(c.mpb.disks[ordIndex(o)]));
+      return {
+        ok: true,
+        takeover: {
+          kind: "takeover-to-raid0",
+          container: facts.container,
+          device: facts.volumeDevices[req.volumeIndex]!,
+          volumeIndex: req.volumeIndex,
+          name,
+          from: { level: level as 1 | 10, members },
+          to: { level: 0, members: members / 2 },
+          keep: serials.filter((_, i) => i % 2 === 0),
+          drop: serials.filter((_, i) => i % 2 === 1),
+          arraySectors: volumeSectors(vol),
+        },
+      };
+    }
     return no(
       "not-in-mdts-yet",
       `${dev}: level migration raid${level} -> raid${to} of volume ${name} is allowed by ` +

@@ -223,6 +223,7 @@ export class Manager {
               c,
               u,
               (majMin) => this.model.disks.find((d) => d.majMin === majMin)?.serial ?? null,
+              () => this.model.disks.map((d) => d.serial),
             ),
         });
         if (u.type === "add_remove_disk" || u.type === "create_array") {

@@ -169,6 +169,13 @@ export type MetadataUpdate =
     /** The spare for a raid0 -> raid5 parity disk as a packed dev_t, -1 = the monitor picks. */
     newDisk: number;
   }
+  | {
+    type: "takeover";
+    blob: Uint8Array;
+    subarray: number;
+    /** 0 = raid10/raid1 -> raid0 (R10_TO_R0), 1 = raid0 -> raid10 (R0_TO_R10). */
+    direction: number;
+  }
   | { type: "size_change"; blob: Uint8Array; subarray: number; newSize: bigint }
   | { type: "rwh_policy"; blob: Uint8Array; subarray: number; policy: number }
   | { type: "create_array"; blob: Uint8Array; subarray: number; volume: Uint8Array }
@@ -227,6 +234,15 @@ export function decodeUpdate(blob: Uint8Array): MetadataUpdate {
         newLayout: d.getInt32(20, true),
         newChunkKiB: d.getInt32(24, true),
         newDisk: d.getInt32(28, true),
+      };
+    }
+    case UPDATE_TYPE.TAKEOVER: {
+      const d = need(blob, 12, "takeover");
+      return {
+        type: "takeover",
+        blob,
+        subarray: d.getInt32(4, true),
+        direction: d.getInt32(8, true),
       };
     }
     case UPDATE_TYPE.SIZE_CHANGE: {

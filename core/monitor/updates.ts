@@ -10,7 +10,9 @@ import { parseMpb, serializeMpb, volumeRecordSize } from "../../meta/imsm/mpb.ts
 import {
   beginMigration,
   cloneContainer,
+  failedSerial,
   type ImsmContainer,
+  takeoverToRaid0,
   updateVersionInfo,
 } from "../../meta/imsm/edit/mod.ts";
 import { cloneSuper, serialBytes, setCurrMigrUnit } from "../../meta/imsm/edit/records.ts";
@@ -146,6 +148,7 @@ export function applyUpdate(
   c: ImsmContainer,
   u: MetadataUpdate,
   serialOfDev: SerialOfDev,
+  containerSerials: () => string[] = () => [],
 ): ImsmContainer {
   switch (u.type) {
     case "general_migration_checkpoint": {
@@ -182,6 +185,19 @@ export function applyUpdate(
     }
     case "reshape_migration":
       return reshapeMigration(c, u, serialOfDev);
+    case "takeover":
+      if (u.direction !== 0) {
+        throw new Error(
+          `takeover update raid0 -> raid10 for subarray ${u.subarray} is not supported by ` +
+            `mdts's monitor yet; the change was not recorded`,
+        );
+      }
+      // a failed disk's stored serial has ":0" appended: find the disk it was
+      return takeoverToRaid0(
+        c,
+        u.subarray,
+        (stored) => containerSerials().find((s) => failedSerial(s) === stored) ?? null,
+      );
     case "add_remove_disk":
       // only a nudge: the manager re-reads the container's disks
       return c;
@@ -206,6 +222,10 @@ export function describeUpdate(u: MetadataUpdate, c?: ImsmContainer): string {
       } to ${u.name}`;
     case "reshape_container_disks":
       return `grow container ${u.oldRaidDisks} -> ${u.newRaidDisks} disks`;
+    case "takeover":
+      return `takeover of subarray ${u.subarray} ${
+        u.direction === 0 ? "raid10/raid1 -> raid0" : "raid0 -> raid10"
+      }`;
     case "reshape_migration":
       return `migrate subarray ${u.subarray}: level ${u.newLevel}, chunk ${u.newChunkKiB}K, ` +
         `${u.oldRaidDisks} -> ${u.newRaidDisks} disks`;

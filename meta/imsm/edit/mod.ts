@@ -8,3 +8,4 @@ export * from "./state.ts";
 export * from "./write.ts";
 export * from "./units.ts";
 export { updateVersionInfo, VERSION_ATTRIBUTES } from "./version.ts";
+export * from "./takeover.ts";

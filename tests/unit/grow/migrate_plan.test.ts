@@ -76,6 +76,7 @@ function req(r: Partial<MigrationRequest>): MigrationRequest {
 function ok(c: ImsmContainer, facts: GrowFacts, r: Partial<MigrationRequest>): MigrationPlan {
   const d = planMigration(c, facts, req(r));
   if (!d.ok) assert.fail(d.refusals.map((x) => x.message).join("\n"));
+  if (!d.plan) assert.fail(`a takeover, not a migration: ${JSON.stringify(d.takeover)}`);
   return d.plan;
 }
 

@@ -65,7 +65,7 @@ async function migrateChunk(level: MdLevel) {
     sectorSize: 512,
   }, { volumeIndex: 0, device: "/dev/md/vol0", chunkKiB: 256 });
   if (!decision.ok) assert.fail(decision.refusals.map((r) => r.message).join("\n"));
-  const plan = decision.plan;
+  const plan = decision.plan!;
   const sysfs = recordSysfs(s.kernel);
   const sent: string[] = [];
   const records: { unit: number; status: number }[] = [];
