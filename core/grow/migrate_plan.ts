@@ -29,7 +29,16 @@ import type { ReshapeMigration } from "./monitor_link.ts";
 import type { TakeoverPlan } from "./migrate_takeover.ts";
 import { checkpointUnit, criticalUnits, DEFAULT_TUNING, nextWindow } from "./window.ts";
 import type { WindowTuning } from "./window.ts";
-import type { Geometry, GrowFacts, GrowPlan, RefusalCode, Step, VolumePlan } from "./plan.ts";
+import { minimumSpareSectors } from "./plan.ts";
+import type {
+  Geometry,
+  GrowFacts,
+  GrowPlan,
+  RefusalCode,
+  SpareFact,
+  Step,
+  VolumePlan,
+} from "./plan.ts";
 
 /** What the user asked of one volume. */
 export interface MigrationRequest {
@@ -236,6 +245,21 @@ export function planMigration(
       });
     }
     if (state.length > 0) return { ok: false, refusals: state };
+    if (to === 5) {
+      const min = minimumSpareSectors(c);
+      const spare = facts.spares.find((x) =>
+        x.sizeSectors >= min && x.sectorSize === facts.sectorSize
+      );
+      if (!spare) {
+        return no(
+          "too-few-spares",
+          `cannot get spare device for requested migration (${dev}: no spare of the ` +
+            `container has the ${min} sectors the parity disk needs)`,
+        );
+      }
+      const comp = componentSectors(c.mpb, vol);
+      return { ok: true, plan: chunkPlan(c, facts, req, chunkKiB, comp, spare) };
+    }
     if (to === 0) {
       // keep the first disk of every mirror pair (slots 0, 2, ...), drop the second
       const serials = map.ord.map((o) => diskSerial(c.mpb.disks[ordIndex(o)]));
@@ -303,19 +327,27 @@ export function planMigration(
   return { ok: true, plan: chunkPlan(c, facts, req, newKiB, comp) };
 }
 
+/**
+ * A same-data-disks reshape: a chunk change (`newKiB`), or raid0 -> raid5 with `spare` as the
+ * parity disk (md: raid0 taken over to raid5 parity-last with the spare in the empty slot,
+ * then restriped to left-asymmetric).
+ */
 function chunkPlan(
   c: ImsmContainer,
   facts: GrowFacts,
   req: MigrationRequest,
   newKiB: number,
   comp: number,
+  spare: SpareFact | null = null,
 ): MigrationPlan {
   const index = req.volumeIndex;
   const vol = c.mpb.volumes[index];
   const map = vol.maps[0];
   const level = raidLevel(map) as 0 | 5;
   const k = map.numMembers;
-  const after = beginMigration(c, index, { kind: "chunk", newChunkKiB: newKiB });
+  const after = spare
+    ? beginMigration(c, index, { kind: "level", newLevel: 5, newDisk: spare.serial })
+    : beginMigration(c, index, { kind: "chunk", newChunkKiB: newKiB });
   const g = migrationGeometry(after.mpb, index, comp);
   const u = g.unit;
   const critical = criticalUnits(u);
@@ -331,17 +363,25 @@ function chunkPlan(
   }
   const serials = map.ord.map((o) => diskSerial(c.mpb.disks[ordIndex(o)]));
   const sizes = map.ord.map((o) => diskSectors(c.mpb, c.mpb.disks[ordIndex(o)]));
+  if (spare) sizes.push(spare.sizeSectors);
   const device = facts.volumeDevices[index]!;
+  const n = spare ? k + 1 : k;
   const v: VolumePlan = {
     index,
     name: volumeName(vol),
     device,
     old: geometry(level, k, map.blocksPerStrip),
-    during: level === 0
+    during: spare
+      ? { mdLevel: "raid5", oldRaidDisks: n, newRaidDisks: n, layout: ALGORITHM.LEFT_ASYMMETRIC }
+      : level === 0
       ? { mdLevel: "raid4", oldRaidDisks: k + 1, newRaidDisks: k + 1, layout: ALGORITHM.PARITY_N }
       : { mdLevel: "raid5", oldRaidDisks: k, newRaidDisks: k, layout: ALGORITHM.LEFT_ASYMMETRIC },
-    new: geometry(level, k, newKiB * 2),
-    takeover: level === 0 ? { to: "raid4", layout: 5, back: "raid0" } : null,
+    new: geometry(spare ? 5 : level, n, newKiB * 2),
+    takeover: spare
+      ? { to: "raid5", layout: 5, back: null }
+      : level === 0
+      ? { to: "raid4", layout: 5, back: "raid0" }
+      : null,
     dataStart: mapPba(c.mpb, map),
     componentSectors: comp,
     oldArraySectors: volumeSectors(vol),
@@ -349,25 +389,25 @@ function chunkPlan(
     units: { ...u, critical },
     copyAreaPba: copyAreaPba(Math.min(...sizes)),
     recordDisks: serials.slice(0, 2),
-    backupBytes: critical.length * u.destDepth * 512 * k,
+    backupBytes: critical.length * u.destDepth * 512 * n,
     windows,
-    newDisks: [],
+    newDisks: spare ? [{ serial: spare.serial, slot: k }] : [],
   };
   const change: ReshapeMigration = {
     kind: "reshape-migration",
     subarray: index,
     oldRaidDisks: k,
-    newRaidDisks: k,
-    newLevel: level,
-    newLayout: level === 5 ? ALGORITHM.LEFT_ASYMMETRIC : 0,
-    newChunkKiB: newKiB,
-    newDisk: null,
+    newRaidDisks: n,
+    newLevel: spare ? 5 : level,
+    newLayout: spare || level === 5 ? ALGORITHM.LEFT_ASYMMETRIC : 0,
+    newChunkKiB: spare ? -1 : newKiB,
+    newDisk: spare ? spare.majMin : null,
   };
   return {
     container: facts.container,
     oldRaidDisks: k,
-    newRaidDisks: k,
-    spares: [],
+    newRaidDisks: n,
+    spares: spare ? [spare] : [],
     volumes: [v],
     steps: chunkSteps(facts.container, v),
     change,
@@ -386,7 +426,8 @@ function chunkSteps(ct: string, v: VolumePlan): Step[] {
     {
       kind: "metadata-update",
       device: ct,
-      text: `send reshape_migration (subarray ${v.index}, chunk ${v.old.chunkKiB}K -> ` +
+      text: `send reshape_migration (subarray ${v.index}, raid${v.old.level} ${v.old.members} ` +
+        `disks chunk ${v.old.chunkKiB}K -> raid${v.new.level} ${v.new.members} disks chunk ` +
         `${v.new.chunkKiB}K) to the monitor; wait for the ping that says it is on disk`,
     },
   ];
@@ -394,8 +435,18 @@ function chunkSteps(ct: string, v: VolumePlan): Step[] {
     steps.push({
       kind: "takeover",
       device: d,
-      text: `level=raid4 (raid0 ${v.old.members} -> raid4 ${v.during.oldRaidDisks} slots, ` +
-        `parity slot missing, layout 5); sync_action=frozen; ping manager and monitor`,
+      text: `level=${v.takeover.to} (raid0 ${v.old.members} -> ${v.takeover.to} ` +
+        `${v.during.oldRaidDisks} slots, parity slot missing, layout 5); sync_action=frozen; ` +
+        `ping manager and monitor`,
+    });
+  }
+  for (const nd of v.newDisks) {
+    steps.push({
+      kind: "add-disk",
+      device: d,
+      text: `add ${nd.serial}: new_dev, offset=${v.dataStart}, size=${
+        v.componentSectors / 2
+      } KiB, slot=${nd.slot} (the parity slot), state=external_bbl`,
     });
   }
   steps.push(
@@ -435,7 +486,7 @@ function chunkSteps(ct: string, v: VolumePlan): Step[] {
       text: `array_size=${v.newArraySectors / 2} KiB (was ${v.oldArraySectors / 2})`,
     },
   );
-  if (v.takeover) {
+  if (v.takeover?.back === "raid0") {
     steps.push({
       kind: "takeover-back",
       device: d,

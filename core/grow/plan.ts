@@ -104,7 +104,13 @@ export interface VolumePlan {
     layout: number;
   };
   new: Geometry;
-  takeover: null | { to: "raid4"; layout: 5; back: "raid0" };
+  /** raid0 runs as raid4 (back to raid0 after) for an OCE or chunk change, as raid5 for good
+   * when it migrates to raid5. */
+  takeover: null | { to: "raid4"; layout: 5; back: "raid0" } | {
+    to: "raid5";
+    layout: 5;
+    back: null;
+  };
   /** pba_of_lba0. */
   dataStart: number;
   /** md component_size in sectors (per member, unchanged by the grow). */

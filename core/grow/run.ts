@@ -241,7 +241,7 @@ export class Runner {
     try {
       if (v.takeover) {
         this.at("takeover", v.device);
-        await toParityLast(array, this.monitor);
+        await toParityLast(array, this.monitor, v.takeover.to);
         tookOver = true;
       }
       const again = { onWritePending: () => this.monitor.ping() };
@@ -303,7 +303,7 @@ export class Runner {
     const size = await array.arraySize();
     const want = BigInt(v.newArraySectors / 2);
     if (size === "default" || size < want) await array.setArraySize(want);
-    if (v.takeover) {
+    if (v.takeover?.back === "raid0") {
       this.at("takeover-back", v.device);
       await backToRaid0(array);
       await this.monitor.pingManager();

@@ -14,17 +14,24 @@ export class TakeoverError extends Error {
   }
 }
 
-/** raid0 -> raid4 (parity-last); the monitor is told so it watches the array at its new level. */
-export async function toParityLast(array: MdArray, monitor: MonitorLink): Promise<void> {
-  await array.setLevel("raid4");
+/**
+ * raid0 -> raid4 (or raid5 for a raid0 -> raid5 migration), parity-last; the monitor is told
+ * so it watches the array at its new level.
+ */
+export async function toParityLast(
+  array: MdArray,
+  monitor: MonitorLink,
+  to: "raid4" | "raid5" = "raid4",
+): Promise<void> {
+  await array.setLevel(to);
   const level = (await array.level()).trim();
   const layout = (await array.layout()).value;
-  if (level !== "raid4" || layout !== 5) {
+  if (level !== to || layout !== 5) {
     throw new TakeoverError(
       array.devnm,
       "level/layout",
       `${level}/${layout}`,
-      "md did not take the raid0 volume over to raid4 parity-last (layout 5)",
+      `md did not take the raid0 volume over to ${to} parity-last (layout 5)`,
       "nothing was reshaped; the volume stays as it was",
     );
   }

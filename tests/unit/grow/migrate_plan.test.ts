@@ -252,3 +252,45 @@ Deno.test("migrate plan: the reshape_migration update is mdadm's layout and the 
     p.volumes[0].newArraySectors,
   );
 });
+
+Deno.test("migrate plan: raid0 3 disks -> raid5 4 disks takes the spare as parity, same data disks", () => {
+  const { c, facts } = build(3, 1, [{ level: 0, sizeKiB: 16384 }]);
+  const p = ok(c, facts, { level: 5 });
+  const v = p.volumes[0];
+  assert.deepEqual(p.change, {
+    kind: "reshape-migration",
+    subarray: 0,
+    oldRaidDisks: 3,
+    newRaidDisks: 4,
+    newLevel: 5,
+    newLayout: 0,
+    newChunkKiB: -1,
+    newDisk: "254:48",
+  });
+  assert.deepEqual(v.takeover, { to: "raid5", layout: 5, back: null });
+  assert.deepEqual(v.during, { mdLevel: "raid5", oldRaidDisks: 4, newRaidDisks: 4, layout: 0 });
+  assert.deepEqual(v.newDisks, [{ serial: "/dev/vdd", slot: 3 }]);
+  assert.equal(v.new.level, 5);
+  assert.equal(v.new.members, 4);
+  assert.equal(v.newArraySectors, v.oldArraySectors);
+  assert.equal(v.units.blocksPerUnit, 2048 * 3);
+  assert.equal(v.units.critical.length, v.units.numUnits);
+  assert.ok(p.steps.some((s) => s.kind === "add-disk"));
+  assert.ok(!p.steps.some((s) => s.kind === "takeover-back"));
+  // the monitor records it as mdmon does: map[0] raid5 with the spare in the last slot
+  const after = applyUpdate(
+    c,
+    decodeUpdate(encodeReshapeMigration(p.change)),
+    (mm) => mm === "254:48" ? "/dev/vdd" : null,
+  );
+  const vol = after.mpb.volumes[0];
+  assert.equal(vol.maps[0].raidLevel, 5);
+  assert.equal(vol.maps[0].numMembers, 4);
+  assert.equal(vol.maps[1].raidLevel, 0);
+  assert.equal(vol.maps[1].numMembers, 3);
+  assert.equal(after.spares.length, 0);
+  // mdadm 4.2 sends no disk (-1): the monitor picks the container's spare itself
+  const blob = encodeReshapeMigration({ ...p.change, newDisk: null });
+  const picked = applyUpdate(c, decodeUpdate(blob), () => null);
+  assert.equal(picked.mpb.disks.length, 4);
+});
