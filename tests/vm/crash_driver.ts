@@ -53,6 +53,8 @@ export interface LaneResult {
   resumed: boolean;
   bytesDiffering: number | null;
   note: string;
+  /** Where the cut fell for this lane: before its grow began, during it, after it ended. */
+  phase: "before" | "during" | "after";
   assembleExit: number;
   /** Corrupted copy area: refused, nothing written, volume not started. */
   refusedClean?: boolean;
@@ -243,7 +245,12 @@ async function assembleLane(vm: Vm, mdts: string, l: Placed): Promise<RunResult>
 }
 
 /** Until no volume of the lane migrates, md is idle and raid0 volumes are raid0 again. */
-async function waitFinished(vm: Vm, l: Placed, timeoutMs: number): Promise<boolean> {
+async function waitFinished(
+  vm: Vm,
+  l: Placed,
+  timeoutMs: number,
+  n = SHAPES[l.shape].grow,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const r = await vm.run(
@@ -257,7 +264,6 @@ async function waitFinished(vm: Vm, l: Placed, timeoutMs: number): Promise<boole
     const lines = r.stdout.trim().split("\n");
     const migrating = Number(lines[0]);
     const vols = lines.slice(1).map((x) => x.split(" "));
-    const n = SHAPES[l.shape].grow;
     const done = migrating === 0 && vols.length === l.volumes.length &&
       vols.every((v, i) =>
         v[1] === `raid${l.volumes[i].level}` && v[2] === "none" && v[3] === String(n)
@@ -325,7 +331,7 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
   const results: LaneResult[] = [];
   for (const l of lanes) {
     const atCut = (await vm.run(
-      `mdadm -E /dev/${l.disks[0]} | grep -E 'Migrate State|Checkpoint|Map State' | ` +
+      `mdadm -E /dev/${l.disks[0]} | grep -E 'Members|Migrate State|Checkpoint|Map State' | ` +
         `sed 's/^ *//' | tr '\\n' ';'`,
     )).stdout.trim();
     const md5s = () =>
@@ -348,6 +354,7 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
       resumed: false,
       bytesDiffering: null,
       note: out.slice(0, 400),
+      phase: "during",
       assembleExit: a.code,
     };
     if (l.corruptCopyArea) {
@@ -362,7 +369,19 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
   for (const [i, l] of lanes.entries()) {
     if (l.corruptCopyArea) continue;
     const r = results[i];
-    r.resumed = await waitFinished(vm, l, o.finishTimeoutMs ?? 400_000);
+    // a cut before the grow's first metadata write leaves nothing to resume: the volume
+    // must come back in its old shape with its data
+    const s = SHAPES[l.shape];
+    const before = !/general migration/.test(r.atCut) &&
+      new RegExp(`Members : ${s.members}(;|$)`).test(r.atCut);
+    if (before) r.phase = "before";
+    else if (!/general migration/.test(r.atCut)) r.phase = "after";
+    r.resumed = await waitFinished(
+      vm,
+      l,
+      o.finishTimeoutMs ?? 400_000,
+      before ? s.members : s.grow,
+    );
     r.bytesDiffering = r.resumed ? await bytesDiffering(vm, l) : null;
     if (!r.resumed) {
       const d = await vm.run(
@@ -377,12 +396,16 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
 }
 
 export function resultsTable(rows: LaneResult[]): string {
-  const head = "| round | lane | shape | grown by | resumed by | cut | state at cut | resumed | " +
-    "bytes differing |\n|---|---|---|---|---|---|---|---|---|\n";
+  const head = "| round | lane | shape | grown by | resumed by | cut | cut fell | state at cut | " +
+    "finished | bytes differing |\n|---|---|---|---|---|---|---|---|---|---|\n";
   return head +
     rows.map((r) =>
-      `| ${r.round} | ${r.lane} | ${r.shape} | ${r.grow} | ${r.resume} | ${r.rule} | ` +
-      `${r.atCut.replaceAll("|", "/")} | ${r.resumed ? "yes" : "no"} | ${r.bytesDiffering ?? "-"} |`
+      `| ${r.round} | ${r.lane} | ${r.shape} | ${r.grow} | ${r.resume} | ${r.rule} | ${r.phase} | ` +
+      `${r.atCut.replaceAll("|", "/")} | ` +
+      `${
+        r.refusedClean !== undefined ? `refused: ${r.refusedClean}` : r.resumed ? "yes" : "no"
+      } | ` +
+      `${r.bytesDiffering ?? "-"} |`
     ).join("\n") + "\n";
 }
 
