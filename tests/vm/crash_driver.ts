@@ -316,7 +316,7 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
   for (const l of lanes) await createLane(vm, mdts, l);
   await waitMonitors(vm, lanes);
   for (const l of lanes) await writePatterns(vm, l);
-  ok(await vm.run(`echo ${o.speedKiB ?? 1500} > /proc/sys/dev/raid/speed_limit_max`));
+  ok(await vm.run(`echo ${o.speedKiB ?? 500} > /proc/sys/dev/raid/speed_limit_max`));
   log(`${o.name}: set up in ${(Date.now() - t0) / 1000} s; cut rule ${o.rule.kind}`);
   const ruleLane = lanes.find((l) => l.id === o.rule.lane) ?? lanes[0];
   const watch = watcher(o.rule, ruleLane);

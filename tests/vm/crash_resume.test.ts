@@ -66,7 +66,7 @@ Deno.test("vm crash: interop both ways with mdadm 4.2; a corrupted copy area is 
     lanes: [
       { id: "i", shape: "r5", grow: "mdadm", resume: "mdts" },
       { id: "j", shape: "r5", grow: "mdts", resume: "mdadm" },
-      { id: "k", shape: "r5", grow: "mdts", resume: "mdts", corruptCopyArea: true, delayMs: 20000 },
+      { id: "k", shape: "r5", grow: "mdts", resume: "mdts", corruptCopyArea: true, delayMs: 8000 },
     ],
     rule: { kind: "ckpt:4", lane: "k" },
   });
