@@ -138,6 +138,12 @@ export function decideArray(
   // grow takes it back after the migration ended: md then waits for the monitor on
   // write-pending like for any redundant array, but has nothing to resync or rebuild
   const grownRaid0 = level === 0 && (view.mdLevel === "raid4" || view.mdLevel === "raid5");
+  if (level === 0 && view.mdLevel === "raid0" && vol.dirty !== 0 && vol.migrState === 0) {
+    // back at raid0 after a grow (a dirty flag left from its raid4 time): raid0 has nothing to
+    // resync, and mdadm/mdmon show such a volume clean
+    steps.push({ kind: "edit", why: "raid0 has no redundancy", edit: (x) => markClean(x, index) });
+    steps.push({ kind: "flush" });
+  }
   if (!REDUNDANT.has(level) && !grownRaid0) return { steps, drop: false };
   if (grownRaid0) {
     // 4. array_state

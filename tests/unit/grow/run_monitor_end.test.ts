@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { setup } from "../monitor/setup.ts";
 import { type ArrayView, decideArray } from "../../../core/monitor/decide.ts";
 import { beginMigration } from "../../../meta/imsm/edit/migration.ts";
+import { markDirty } from "../../../meta/imsm/edit/state.ts";
 
 function view(mdLevel: string, value: number, old: number | null, reshaping = false): ArrayView {
   return {
@@ -68,4 +69,21 @@ Deno.test("grow run: a raid0 volume running as raid4 gets its write-pending answ
   // as raid0 again: nothing for the monitor to do
   const r0 = { ...view("raid0", 3, null), arrayState: "write-pending" as const };
   assert.equal(decideArray(c, 0, r0, () => null).steps.length, 0);
+});
+
+Deno.test("grow run: a raid0 volume back at raid0 with the dirty flag of its raid4 time is marked clean", async () => {
+  const s = await setup({ level: 0, members: 2, spares: 1, clean: true });
+  const dirty = markDirty(s.model.container, 0);
+  const r0 = { ...view("raid0", 3, null), arrayState: "clean" as const };
+  const d = decideArray(dirty, 0, r0, () => null);
+  const edit = d.steps.find((x) => x.kind === "edit" && x.why === "raid0 has no redundancy");
+  assert.ok(edit && edit.kind === "edit", JSON.stringify(d.steps));
+  assert.equal(edit.edit(dirty).mpb.volumes[0].dirty, 0);
+  // still migrating (the grow has not ended it): the flag is left to the migration's end
+  const migrating = markDirty(
+    beginMigration(s.model.container, 0, { kind: "grow-disks", newDisks: ["/dev/vdc"] }),
+    0,
+  );
+  const steps = decideArray(migrating, 0, r0, () => null).steps;
+  assert.ok(!steps.some((x) => x.kind === "edit" && x.why === "raid0 has no redundancy"));
 });
