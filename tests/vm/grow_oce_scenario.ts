@@ -75,7 +75,8 @@ export async function takeOverMonitor(vm: Vm, mdts: string, container: string): 
   for (let i = 0; i < 60; i++) {
     await sleep(1000);
     const r = await vm.run(`tr '\\0' ' ' < /proc/$(cat /run/mdadm/${container}.pid)/cmdline`);
-    if (r.code === 0 && /mod\.ts|mdts/.test(r.stdout) && !/^mdmon /.test(r.stdout)) return;
+    // ours runs as "mdmon" (argv0) too, so it is told apart by its script or binary
+    if (r.code === 0 && /mod\.ts|\/mdts /.test(r.stdout)) return;
   }
   const why = await vm.run(
     `cat /run/mdadm/${container}.pid; ps -eo pid,args | grep -E 'mdmon|mod.ts' | grep -v grep; ` +
