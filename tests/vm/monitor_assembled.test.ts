@@ -180,7 +180,12 @@ Deno.test("vm: mdts assembles mdadm's raid5 and its own monitor keeps it: clean,
     assert.equal(oursD, theirsD, "mdts -D of the degraded volume");
 
     // --- a spare added to the container: rebuilt, checkpoint recorded as it moves
-    ok(await vm.run("echo 2000 > /proc/sys/dev/raid/speed_limit_max"));
+    // slow enough (about 16 s for 16 MiB) that the checkpoint is seen moving more than once
+    ok(
+      await vm.run(
+        "echo 500 > /proc/sys/dev/raid/speed_limit_min; echo 1000 > /proc/sys/dev/raid/speed_limit_max",
+      ),
+    );
     const added = await vm.run(`${mdts} --add /dev/${container} /dev/vdd`, LONG);
     console.log(`mdts --add: ${added.stderr.trim()} (exit ${added.code})`);
     assert.equal(added.code, 0, added.stderr);
@@ -194,7 +199,11 @@ Deno.test("vm: mdts assembles mdadm's raid5 and its own monitor keeps it: clean,
     }
     console.log(`rebuild checkpoints sampled from mdadm -E: ${samples.join(" | ")}`);
     assert.ok(new Set(samples).size >= 2, `rebuild progress not recorded: ${samples.join(" | ")}`);
-    ok(await vm.run("echo 200000 > /proc/sys/dev/raid/speed_limit_max"));
+    ok(
+      await vm.run(
+        "echo 1000 > /proc/sys/dev/raid/speed_limit_min; echo 200000 > /proc/sys/dev/raid/speed_limit_max",
+      ),
+    );
     ok(await vm.run(`timeout 120 mdadm --wait /dev/${volume} || true`, LONG));
     const normal = await until(60, async () => {
       const e = ok(await vm.run("mdadm -E /dev/vda; mdadm -E /dev/vdd"));

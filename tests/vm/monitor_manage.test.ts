@@ -97,7 +97,12 @@ Deno.test("vm: mdts --fail/--remove/--add with our monitor: rebuild recorded, md
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(removed.stderr, `mdts: hot removed /dev/vdb from /dev/${container}\n`);
 
-    ok(await vm.run("echo 2000 > /proc/sys/dev/raid/speed_limit_max"));
+    // slow enough (about 16 s for 16 MiB) that the checkpoint is seen moving more than once
+    ok(
+      await vm.run(
+        "echo 500 > /proc/sys/dev/raid/speed_limit_min; echo 1000 > /proc/sys/dev/raid/speed_limit_max",
+      ),
+    );
     const added = await vm.run(`${mdts} --add /dev/${container} /dev/vdd`);
     console.log(`mdts --add: ${added.stderr.trim()} (exit ${added.code})`);
     assert.equal(added.code, 0, added.stderr);
@@ -112,7 +117,11 @@ Deno.test("vm: mdts --fail/--remove/--add with our monitor: rebuild recorded, md
     }
     console.log(`rebuild checkpoints: ${samples.join(" | ")}`);
     assert.ok(new Set(samples).size >= 2, `rebuild progress not recorded: ${samples.join(" | ")}`);
-    ok(await vm.run("echo 200000 > /proc/sys/dev/raid/speed_limit_max"));
+    ok(
+      await vm.run(
+        "echo 1000 > /proc/sys/dev/raid/speed_limit_min; echo 200000 > /proc/sys/dev/raid/speed_limit_max",
+      ),
+    );
     const end = await until(60, async () => {
       const e = ok(await vm.run("mdadm -E /dev/vda; mdadm -E /dev/vdd"));
       const maps = field(e, "Map State"), migr = field(e, "Migrate State");

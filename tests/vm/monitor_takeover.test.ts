@@ -149,7 +149,12 @@ Deno.test("vm: our monitor takes over from mdmon 4.2: clean/dirty, failure, spar
     assert.ok(removed, "the failed member was never removed from the volume");
 
     // --- a spare added to the container is rebuilt, progress recorded
-    ok(await vm.run("echo 2000 > /proc/sys/dev/raid/speed_limit_max"));
+    // slow enough (about 16 s for 16 MiB) that the checkpoint is seen moving more than once
+    ok(
+      await vm.run(
+        "echo 500 > /proc/sys/dev/raid/speed_limit_min; echo 1000 > /proc/sys/dev/raid/speed_limit_max",
+      ),
+    );
     ok(await vm.run(`mdadm --add /dev/md/imsm0 /dev/vdd`));
     const samples: string[] = [];
     let rebuildSeen = false;
@@ -168,7 +173,11 @@ Deno.test("vm: our monitor takes over from mdmon 4.2: clean/dirty, failure, spar
     console.log(`rebuild checkpoints sampled from mdadm -E: ${samples.join(" | ")}`);
     assert.ok(rebuildSeen, "mdadm -E never showed the rebuild");
     assert.ok(new Set(samples).size >= 2, `progress did not move: ${samples.join(" | ")}`);
-    ok(await vm.run("echo 200000 > /proc/sys/dev/raid/speed_limit_max"));
+    ok(
+      await vm.run(
+        "echo 1000 > /proc/sys/dev/raid/speed_limit_min; echo 200000 > /proc/sys/dev/raid/speed_limit_max",
+      ),
+    );
     ok(await vm.run(`mdadm --wait /dev/${volume} || true`));
     const end = await until(60, async () => {
       const e = ok(await vm.run("mdadm -E /dev/vda"));
