@@ -86,10 +86,15 @@ function ok(r: RunResult): string {
   return r.stdout;
 }
 
-/** Guest helper: md device of volume INDEX of container link NAME. */
-const VOL_OF = `vol_of() { local c; c=$(basename "$(readlink -f /dev/md/$1)"); ` +
+/**
+ * Guest helper: md device of volume INDEX of the container holding DISK (names after an
+ * assembly by -I or --scan are not the ones the lane was created with).
+ */
+const VOL_OF = `vol_of() { local c h f; for h in /sys/block/$1/holders/*; do ` +
+  `[ "$(cat $h/md/metadata_version 2>/dev/null)" = external:imsm ] && c=$(basename $h); done; ` +
+  `[ -n "$c" ] || return 0; ` +
   `for f in /sys/block/md*/md/metadata_version; do ` +
-  `grep -qE "^external:[/-]$c/$2\\$" "$f" 2>/dev/null && basename "$(dirname "$(dirname "$f")")"; ` +
+  `grep -qE "^external:[/-]$c/$2\$" "$f" 2>/dev/null && basename "$(dirname "$(dirname "$f")")"; ` +
   `done; }`;
 
 interface Placed extends Lane {
@@ -153,7 +158,9 @@ async function writePatterns(vm: Vm, l: Placed): Promise<void> {
     const pat = `${vm.workDir}/pat-${v.name}`;
     ok(
       await vm.run(
-        `${VOL_OF}; V=$(vol_of ${l.id} ${i}); head -c ${v.dataKiB}K /dev/urandom > ${pat} && ` +
+        `${VOL_OF}; V=$(vol_of ${
+          l.disks[0]
+        } ${i}); head -c ${v.dataKiB}K /dev/urandom > ${pat} && ` +
           `dd if=${pat} of=/dev/$V bs=1M oflag=direct status=none && sync`,
       ),
     );
@@ -172,7 +179,7 @@ function growCommand(mdts: string, l: Placed, env: string): string {
 function watcher(rule: Rule, l: Placed): string | null {
   const [kind, arg] = rule.kind.split(":");
   const sys = (i: string) =>
-    `${VOL_OF}; while [ -z "$V" ]; do V=$(vol_of ${l.id} ${i}); ` +
+    `${VOL_OF}; while [ -z "$V" ]; do V=$(vol_of ${l.disks[0]} ${i}); ` +
     `sleep 0.2; done; A=/sys/block/$V/md`;
   switch (kind) {
     case "pos": {
@@ -256,7 +263,7 @@ async function waitFinished(
     const r = await vm.run(
       `${VOL_OF}; mdadm -E /dev/${l.disks[0]} | grep -c 'Migrate State : general' ; ` +
         l.volumes.map((_v, i) =>
-          `V=$(vol_of ${l.id} ${i}); echo "$V $(cat /sys/block/$V/md/level 2>/dev/null) ` +
+          `V=$(vol_of ${l.disks[0]} ${i}); echo "$V $(cat /sys/block/$V/md/level 2>/dev/null) ` +
           `$(cat /sys/block/$V/md/reshape_position 2>/dev/null) ` +
           `$(cat /sys/block/$V/md/raid_disks 2>/dev/null)"`
         ).join("; "),
@@ -280,7 +287,9 @@ async function bytesDiffering(vm: Vm, l: Placed): Promise<number> {
     const pat = `${vm.workDir}/pat-${v.name}`;
     const r = ok(
       await vm.run(
-        `${VOL_OF}; V=$(vol_of ${l.id} ${i}); dd if=/dev/$V bs=1M count=${v.dataKiB / 1024} ` +
+        `${VOL_OF}; V=$(vol_of ${l.disks[0]} ${i}); dd if=/dev/$V bs=1M count=${
+          v.dataKiB / 1024
+        } ` +
           `iflag=direct status=none | cmp -l ${pat} - | wc -l`,
         { timeoutMs: 120_000 },
       ),
@@ -359,7 +368,7 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
     };
     if (l.corruptCopyArea) {
       const after = (await md5s()).stdout;
-      const running = (await vm.run(`${VOL_OF}; vol_of ${l.id} 0`)).stdout.trim();
+      const running = (await vm.run(`${VOL_OF}; vol_of ${l.disks[0]} 0`)).stdout.trim();
       r.refusedClean = a.code !== 0 && /Failed to restore critical section/.test(out) &&
         before === after && running === "";
       r.note += ` | data region unchanged: ${before === after}; volume running: ${running || "no"}`;
