@@ -6,10 +6,11 @@
  *
  * The restart point is the newest state either of them proves: the record is written
  * before the monitor is told, so after a cut it may be one checkpoint ahead of the MPB
- * (mdadm 4.2 restarts from the MPB's unit, which re-reads an already-overwritten source
- * when that unit was a critical one). A record saying "unit k is in the copy area"
- * (rec_status 1) is restored first, after checking the copy area (core/grow/backup.ts);
- * a stale, torn or corrupted one is refused with nothing written.
+ * (restarting from the MPB's unit would re-read a source md already overwrote when that
+ * unit was a critical one; mdadm 4.2 takes the record's unit too, from the first record
+ * disk it reads, where mdts takes the newer of the two copies). A record saying "unit k is
+ * in the copy area" (rec_status 1) is restored first, after checking the copy area
+ * (core/grow/backup.ts); a stale, torn or corrupted one is refused with nothing written.
  *
  * Every unit before the restart point is in the new layout, and md redoes the window from
  * the restart point on: windows are sized so that md never overwrites their own source

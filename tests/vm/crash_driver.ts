@@ -375,6 +375,8 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
     }
     results.push(r);
   }
+  // one deadline for every lane: a stuck lane must not hold the VM for long
+  const deadline = Date.now() + (o.finishTimeoutMs ?? 300_000);
   for (const [i, l] of lanes.entries()) {
     if (l.corruptCopyArea) continue;
     const r = results[i];
@@ -388,7 +390,7 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
     r.resumed = await waitFinished(
       vm,
       l,
-      o.finishTimeoutMs ?? 400_000,
+      Math.max(10_000, deadline - Date.now()),
       before ? s.members : s.grow,
     );
     r.bytesDiffering = r.resumed ? await bytesDiffering(vm, l) : null;
