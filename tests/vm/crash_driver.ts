@@ -420,6 +420,30 @@ export function resultsTable(rows: LaneResult[]): string {
     ).join("\n") + "\n";
 }
 
+/** Per tool pair: cut points (lanes cut inside their grow), how many finished, bytes lost. */
+export function summaryTable(rows: LaneResult[]): string {
+  const groups = new Map<string, LaneResult[]>();
+  for (const r of rows.filter((x) => x.refusedClean === undefined)) {
+    const key = `${r.grow} -> ${r.resume}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const lines = [
+    "| grown by -> resumed by | cut points (inside the grow) | also cut before/after | " +
+    "resumed and finished | bytes differing (sum) | lanes with any byte lost |",
+    "|---|---|---|---|---|---|",
+  ];
+  for (const [key, rs] of groups) {
+    const inside = rs.filter((r) => r.phase === "during");
+    const lost = rs.filter((r) => (r.bytesDiffering ?? 0) > 0 || !r.resumed);
+    lines.push(
+      `| ${key} | ${inside.length} | ${rs.length - inside.length} | ` +
+        `${inside.filter((r) => r.resumed).length}/${inside.length} | ` +
+        `${rs.reduce((n, r) => n + (r.bytesDiffering ?? 0), 0)} | ${lost.length} |`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
 /** The full matrix: 20 rounds, each cutting the three mdts lanes and three mdadm lanes. */
 export function matrix(): RoundOptions[] {
   const lanes = (): Lane[] => [
@@ -464,13 +488,19 @@ if (import.meta.main) {
   const rounds = matrix().filter((_, i) => only.length === 0 || only.includes(i + 1));
   const out = new URL("./crash_results.md", import.meta.url).pathname;
   const all: LaneResult[] = [];
+  const failed: string[] = [];
+  const text = () =>
+    summaryTable(all) + "\n" + resultsTable(all) +
+    (failed.length ? `\nRounds that failed before a result:\n\n${failed.join("\n")}\n` : "");
   for (const r of rounds) {
     try {
       all.push(...await runRound(r));
     } catch (e) {
-      console.log(`${r.name}: round failed: ${(e as Error).message.slice(0, 2000)}`);
+      const msg = (e as Error).message.slice(0, 1500).replaceAll("\n", " / ");
+      failed.push(`- ${r.name} (${r.rule.kind}): ${msg}`);
+      console.log(`${r.name}: round failed: ${msg}`);
     }
-    await Deno.writeTextFile(out, resultsTable(all));
+    await Deno.writeTextFile(out, text());
   }
-  console.log(resultsTable(all));
+  console.log(text());
 }
