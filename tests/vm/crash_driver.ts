@@ -146,7 +146,7 @@ async function waitMonitors(vm: Vm, lanes: Placed[]): Promise<void> {
     const container = ok(await vm.run(`basename $(readlink -f /dev/md/${l.id})`)).trim();
     for (let i = 0;; i++) {
       const r = await vm.run(`tr '\\0' ' ' < /proc/$(cat /run/mdadm/${container}.pid)/cmdline`);
-      if (r.code === 0 && /mod\.ts|mdts/.test(r.stdout) && !/^mdmon /.test(r.stdout)) break;
+      if (r.code === 0 && /mod\.ts|mdts/.test(r.stdout)) break;
       if (i > 90) throw new Error(`mdts monitor of ${l.id} did not take over`);
       await sleep(1000);
     }
