@@ -32,6 +32,9 @@ export interface Lane {
   corruptCopyArea?: boolean;
   /** Start this lane's grow this many ms after the others. */
   delayMs?: number;
+  /** mdts lanes: stop this lane's grow right after its event (`ckpt:N`/`copy:N`), then wait
+   * for the cut another lane triggers: several lanes cut at chosen points in one boot. */
+  holdAt?: string;
 }
 
 export interface Rule {
@@ -206,13 +209,17 @@ function watcher(rule: Rule, l: Placed): string | null {
 }
 
 function faultEnv(rule: Rule, l: Placed): string {
-  const [kind, arg] = rule.kind.split(":");
-  if (rule.lane !== l.id) return "";
-  if (kind === "ckpt" || kind === "copy") {
-    const purpose = kind === "ckpt" ? "migration-record" : "copy-area";
-    return `MDTS_FAULT=purpose=${purpose},after=${Number(arg) - 1},action=signal,when=after ` +
-      `MDTS_FAULT_MARKER=$MDTS_VM_SIGNALS/cut`;
+  const rule1 = (kind: string, action: string) => {
+    const [k, arg] = kind.split(":");
+    const purpose = k === "ckpt" ? "migration-record" : "copy-area";
+    return `MDTS_FAULT=purpose=${purpose},after=${Number(arg) - 1},action=${action},when=after`;
+  };
+  const [kind] = rule.kind.split(":");
+  if (rule.lane === l.id && (kind === "ckpt" || kind === "copy")) {
+    return `${rule1(rule.kind, "signal")} MDTS_FAULT_MARKER=$MDTS_VM_SIGNALS/cut`;
   }
+  // a lane held at its own event until another lane's event cuts the power
+  if (l.holdAt) return rule1(l.holdAt, "hang");
   return "";
 }
 
@@ -358,7 +365,7 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
       shape: l.shape,
       grow: l.grow,
       resume: l.resume,
-      rule: o.rule.kind + (o.rule.lane ? `@${o.rule.lane}` : ""),
+      rule: l.holdAt ? `${l.holdAt} (held)` : o.rule.kind + (o.rule.lane ? `@${o.rule.lane}` : ""),
       atCut,
       resumed: false,
       bytesDiffering: null,
