@@ -451,43 +451,74 @@ export function summaryTable(rows: LaneResult[]): string {
   return lines.join("\n") + "\n";
 }
 
-/** The full matrix: 20 rounds, each cutting the three mdts lanes and three mdadm lanes. */
+/**
+ * The full matrix. mdts rounds: six lanes (two of each shape), five held at chosen events of
+ * their own grow and one cut by the round's rule, so one boot gives six cut points; 10 rounds
+ * = 20 per shape. mdadm 4.2 rounds: its grows cannot be held, so six lanes start 0-20 s apart
+ * and one cut by time falls at a different point of each; 5 rounds = 10 per shape.
+ */
 export function matrix(): RoundOptions[] {
-  const lanes = (): Lane[] => [
-    { id: "a", shape: "r5", grow: "mdts", resume: "mdts" },
-    { id: "b", shape: "r0", grow: "mdts", resume: "mdts" },
-    { id: "c", shape: "r05", grow: "mdts", resume: "mdts" },
-    { id: "x", shape: "r5", grow: "mdadm", resume: "mdadm" },
-    { id: "y", shape: "r0", grow: "mdadm", resume: "mdadm" },
-    { id: "z", shape: "r05", grow: "mdadm", resume: "mdadm" },
+  const holds: Record<Shape, string[]> = {
+    r5: [
+      "ckpt:2",
+      "ckpt:3",
+      "ckpt:4",
+      "ckpt:5",
+      "ckpt:8",
+      "copy:6",
+      "ckpt:12",
+      "ckpt:16",
+      "ckpt:20",
+    ],
+    r0: ["ckpt:2", "ckpt:4", "ckpt:5", "ckpt:8", "copy:4", "ckpt:11", "ckpt:14", "ckpt:18"],
+    r05: ["ckpt:4", "ckpt:8", "ckpt:12", "ckpt:16", "ckpt:20", "ckpt:24", "ckpt:28", "ckpt:32"],
+  };
+  const cutters: { rule: Rule; shape: Shape }[] = [
+    { rule: { kind: "pos:10" }, shape: "r5" },
+    { rule: { kind: "pos:60" }, shape: "r05" },
+    { rule: { kind: "reshape-end:0" }, shape: "r5" },
+    { rule: { kind: "size:0" }, shape: "r5" },
+    { rule: { kind: "takeover-back:0" }, shape: "r0" },
+    { rule: { kind: "pos:35" }, shape: "r0" },
+    { rule: { kind: "takeover-back:0" }, shape: "r05" },
+    { rule: { kind: "reshape-end:0" }, shape: "r05" },
+    { rule: { kind: "pos:85" }, shape: "r5" },
+    { rule: { kind: "time:30000" }, shape: "r0" },
   ];
-  const rules: Rule[] = [
-    { kind: "ckpt:2", lane: "a" },
-    { kind: "ckpt:4", lane: "a" },
-    { kind: "ckpt:5", lane: "a" },
-    { kind: "ckpt:8", lane: "a" },
-    { kind: "copy:6", lane: "a" },
-    { kind: "ckpt:4", lane: "b" },
-    { kind: "ckpt:7", lane: "c" },
-    { kind: "pos:10", lane: "a" },
-    { kind: "pos:35", lane: "a" },
-    { kind: "pos:60", lane: "c" },
-    { kind: "pos:85", lane: "b" },
-    { kind: "reshape-end:0", lane: "a" },
-    { kind: "size:0", lane: "a" },
-    { kind: "reshape-end:0", lane: "b" },
-    { kind: "takeover-back:0", lane: "b" },
-    { kind: "takeover-back:0", lane: "c" },
-    { kind: "time:12000" },
-    { kind: "time:25000" },
-    { kind: "time:40000" },
-    { kind: "time:60000" },
-  ];
-  return rules.map((rule, i) => ({
-    name: `m${String(i + 1).padStart(2, "0")}`,
-    lanes: lanes(),
-    rule,
-  }));
+  const shapes: Shape[] = ["r5", "r0", "r05", "r5", "r0", "r05"];
+  const rounds: RoundOptions[] = [];
+  let turn: Record<Shape, number> = { r5: 0, r0: 0, r05: 0 };
+  cutters.forEach((c, i) => {
+    let cutterPlaced = false;
+    const lanes: Lane[] = shapes.map((shape, j) => {
+      const id = `${shape}${j < 3 ? "a" : "b"}`.replace("r", "");
+      if (!cutterPlaced && shape === c.shape) {
+        cutterPlaced = true;
+        return { id, shape, grow: "mdts", resume: "mdts" };
+      }
+      const list = holds[shape];
+      const holdAt = list[turn[shape]++ % list.length];
+      return { id, shape, grow: "mdts", resume: "mdts", holdAt };
+    });
+    const cutter = lanes.find((l) => l.holdAt === undefined)!;
+    rounds.push({
+      name: `t${String(i + 1).padStart(2, "0")}`,
+      lanes,
+      rule: { ...c.rule, lane: c.rule.kind.startsWith("time") ? undefined : cutter.id },
+    });
+  });
+  turn = { r5: 0, r0: 0, r05: 0 };
+  for (let i = 0; i < 5; i++) {
+    const lanes: Lane[] = shapes.map((shape, j) => ({
+      id: `m${shape.slice(1)}${j < 3 ? "a" : "b"}`,
+      shape,
+      grow: "mdadm",
+      resume: "mdadm",
+      delayMs: ((j * 4000) + i * 2500) % 20000,
+    }));
+    rounds.push({ name: `d${i + 1}`, lanes, rule: { kind: `time:${25000 + i * 9000}` } });
+  }
+  return rounds;
 }
 
 if (import.meta.main) {
