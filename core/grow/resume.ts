@@ -45,6 +45,7 @@ import { BackupError, planRestore, type RestorePlan } from "./backup.ts";
 import { criticalUnits } from "./window.ts";
 import { type GrowFacts, type GrowPlan, planGrow, type SpareFact } from "./plan.ts";
 import { type GrowContext, GrowError, type GrowReport, Runner } from "./run.ts";
+import { planMigration } from "./migrate_plan.ts";
 
 /** A refusal to resume: what, where, the value, and what to do. Nothing was written. */
 export class ResumeError extends Error {
@@ -405,6 +406,11 @@ export function resumePlan(
   disks: (ResumeDisk & { majMin: string })[],
 ): GrowPlan {
   const pre = preGrowView(c);
+  const m = volumeInGeneralMigration(c.mpb)!;
+  const [dest, src] = m.volume.maps;
+  if (raidLevel(dest) !== raidLevel(src) || dest.blocksPerStrip !== src.blocksPerStrip) {
+    return migrationResumePlan(c, pre.view, m.index, facts);
+  }
   const spares: SpareFact[] = pre.newDisks.map((serial) => {
     const d = disks.find((x) => x.serial === serial);
     if (!d) {
@@ -434,6 +440,46 @@ export function resumePlan(
       "migration",
       `${pre.oldRaidDisks}->${pre.newRaidDisks}`,
       `the grow cannot be continued: ${decision.refusals.map((r) => r.message).join("; ")}`,
+      "nothing was changed",
+    );
+  }
+  return decision.plan;
+}
+
+/**
+ * The plan of a volume's chunk-size migration in progress (migrate_plan.ts made it from the
+ * same old geometry). A level migration (raid0 -> raid5) is not continued yet: its parity
+ * disk would have to be offered as a spare again.
+ */
+function migrationResumePlan(
+  c: ImsmContainer,
+  view: ImsmContainer,
+  index: number,
+  facts: Omit<GrowFacts, "spares">,
+): GrowPlan {
+  const [dest, src] = c.mpb.volumes[index].maps;
+  if (raidLevel(dest) !== raidLevel(src)) {
+    throw new ResumeError(
+      `volume ${index}`,
+      "migration",
+      `raid${raidLevel(src)} -> raid${raidLevel(dest)}`,
+      "mdts cannot continue a level migration yet",
+      "nothing was changed; the volume stays held at its checkpoint",
+    );
+  }
+  const decision = planMigration(view, { ...facts, busy: [], spares: [] }, {
+    volumeIndex: index,
+    device: `/dev/${facts.volumeDevices[index] ?? `volume ${index}`}`,
+    chunkKiB: dest.blocksPerStrip / 2,
+  });
+  if (!decision.ok || !decision.plan) {
+    throw new ResumeError(
+      `/dev/${facts.container}`,
+      "migration",
+      `chunk ${src.blocksPerStrip / 2}K -> ${dest.blocksPerStrip / 2}K`,
+      `the migration cannot be continued: ${
+        decision.ok ? "not a chunk migration" : decision.refusals.map((r) => r.message).join("; ")
+      }`,
       "nothing was changed",
     );
   }
@@ -538,9 +584,13 @@ async function continueVolume(
 export interface ReshapeShape {
   level: "raid4" | "raid5";
   layout: number;
+  /** md layout of the old geometry (5 for a raid0 source: parity-last, parity slot empty). */
+  oldLayout: number;
   oldRaidDisks: number;
   newRaidDisks: number;
   chunkBytes: number;
+  /** Chunk of the old geometry (differs from chunkBytes in a chunk-size migration). */
+  oldChunkBytes: number;
   componentKiB: bigint;
   /** Old capacity: md cannot be bigger than the smaller geometry while reshaping. */
   arrayKiB: bigint;
@@ -556,12 +606,17 @@ export function reshapeShape(c: ImsmContainer, index: number): ReshapeShape {
   const level = raidLevel(dest);
   const comp = componentSectors(c.mpb, vol);
   const raid0 = level === 0;
+  // a raid0 source runs parity-last with its parity slot empty (raid4, or raid5 when the
+  // migration makes it raid5)
+  const srcRaid0 = raidLevel(src) === 0;
   return {
     level: raid0 ? "raid4" : "raid5",
     layout: raid0 ? 5 : 0,
-    oldRaidDisks: src.numMembers + (raid0 ? 1 : 0),
+    oldLayout: srcRaid0 ? 5 : 0,
+    oldRaidDisks: src.numMembers + (srcRaid0 ? 1 : 0),
     newRaidDisks: dest.numMembers + (raid0 ? 1 : 0),
     chunkBytes: dest.blocksPerStrip * 512,
+    oldChunkBytes: src.blocksPerStrip * 512,
     componentKiB: BigInt(comp / 2),
     arrayKiB: BigInt((comp * dataMembers(src)) / 2),
     offset: BigInt(migrationGeometry(c.mpb, index, comp).dataStart),

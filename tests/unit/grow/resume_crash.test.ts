@@ -16,6 +16,7 @@ import { Monitor } from "../../../core/monitor/monitor.ts";
 import { loadContainer } from "../../../core/imsm/store.ts";
 import { type GrowPlan, planGrow } from "../../../core/grow/plan.ts";
 import { GrowError, runGrowPlan } from "../../../core/grow/run.ts";
+import { planMigration } from "../../../core/grow/migrate_plan.ts";
 import type { MonitorLink } from "../../../core/grow/monitor_link.ts";
 import { encodeFrame, FrameReader } from "../../../core/monitor/protocol.ts";
 import { migrationGeometry } from "../../../core/grow/geometry.ts";
@@ -47,6 +48,8 @@ interface Shape {
   dest: StripeGeometry;
   before: StripeGeometry;
   newData: number;
+  /** A chunk-size migration to this chunk (KiB) instead of a grow by one disk. */
+  chunkToKiB?: number;
 }
 
 const R5: Shape = {
@@ -57,6 +60,18 @@ const R5: Shape = {
   dest: imsmGeometry(5, 4, CHUNK),
   before: imsmGeometry(5, 3, CHUNK),
   newData: 3,
+};
+
+/** raid5 3 disks, chunk 64K -> 256K (a same-size reshape: every unit via the copy area). */
+const R5_CHUNK: Shape = {
+  level: 5,
+  members: 3,
+  names: ["vda", "vdb", "vdc", "vdd"],
+  source: imsmGeometry(5, 3, CHUNK),
+  dest: imsmGeometry(5, 3, 512),
+  before: imsmGeometry(5, 3, CHUNK),
+  newData: 2,
+  chunkToKiB: 256,
 };
 
 type Linkable = { manager: Manager };
@@ -101,8 +116,8 @@ function emulatedMd(
       const start = Number(before), count = Number(after - before);
       const old = reader(kernel, sh.names.slice(0, sh.members));
       const data = await gatherArray(sh.source, old, start, count);
-      const rows = stripeRows(sh.dest, data, start / (CHUNK * sh.newData));
-      for (let j = 0; j < sh.names.length; j++) {
+      const rows = stripeRows(sh.dest, data, start / (sh.dest.chunkSectors * sh.newData));
+      for (let j = 0; j < rows.length; j++) {
         await kernel.disks.write({
           device: `/dev/${sh.names[j]}`,
           offset: BigInt(start / sh.newData) * 512n,
@@ -147,7 +162,7 @@ async function growUntilCut(sh: Shape, cut: CutPoint) {
   const disks = await containerDisks(s.kernel, "md127", ENV);
   const c = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
   const spare = disks.find((d) => d.name === NAMES[sh.members])!;
-  const decision = planGrow(c, {
+  const facts = {
     container: "md127",
     volumeDevices: ["md126"],
     busy: [],
@@ -159,8 +174,11 @@ async function growUntilCut(sh: Shape, cut: CutPoint) {
       sectorSize: 512,
     }],
     sectorSize: 512,
-  }, { raidDevices: sh.members + 1 });
-  assert.ok(decision.ok);
+  };
+  const decision = sh.chunkToKiB === undefined
+    ? planGrow(c, facts, { raidDevices: sh.members + 1 })
+    : planMigration(c, facts, { volumeIndex: 0, device: "/dev/md/vol0", chunkKiB: sh.chunkToKiB });
+  assert.ok(decision.ok && decision.plan);
   const plan = (decision as { plan: GrowPlan }).plan;
   let dead = false;
   let matched = 0;
@@ -266,7 +284,9 @@ async function assembleAndFinish(sh: Shape, k: FakeKernel) {
   }
   const after = await load();
   assert.equal(after.mpb.volumes[0].migrState, 0);
-  assert.equal(after.mpb.volumes[0].maps[0].numMembers, sh.members + 1);
+  const grown = sh.chunkToKiB === undefined ? 1 : 0;
+  assert.equal(after.mpb.volumes[0].maps[0].numMembers, sh.members + grown);
+  assert.equal(after.mpb.volumes[0].maps[0].blocksPerStrip, sh.dest.chunkSectors);
   assert.equal((await k.array(volume).level()).trim(), `raid${sh.level}`);
   const data = await gatherArray(sh.dest, reader(k, NAMES), 0, ARRAY_SECTORS);
   const want = testPattern(0, ARRAY_SECTORS);
@@ -298,8 +318,12 @@ for (
     : `after ${cut.purpose} write #${cut.after}`;
   // raid0 2->3 reshapes through md's raid0->raid4 takeover, which the FakeKernel does not
   // model: its crash/resume cases run on the real kernel (tests/vm/crash_resume.test.ts)
-  for (const sh of [R5]) {
-    const what = sh.level === 5 ? "raid5 3->4" : "raid0 2->3";
+  for (const sh of [R5, R5_CHUNK]) {
+    const what = sh.chunkToKiB !== undefined
+      ? `raid5 chunk 64k->${sh.chunkToKiB}k`
+      : sh.level === 5
+      ? "raid5 3->4"
+      : "raid0 2->3";
     Deno.test(`resume ${what}: cut ${name}, assembled, continued, 0 sectors differ`, async () => {
       const k = await growUntilCut(sh, cut);
       const r = await assembleAndFinish(sh, k);
