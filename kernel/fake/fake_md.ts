@@ -42,6 +42,12 @@ interface FakeArray {
   arrayKiB: bigint | "default";
   running: boolean;
   state: ArrayState;
+  /**
+   * While state is write-pending because md raised a superblock update without dirtying the
+   * array (a sync ended, a member failed): what array_state reads once user space writes
+   * "active". null: the array was dirtied (a write, md_allow_write) and "active" decides.
+   */
+  stateAfterPending: ArrayState | null;
   frozen: boolean;
   /** The running sync and its per-device position in sectors. */
   sync: { action: "resync" | "recover" | "check" | "repair" | "reshape"; pos: bigint } | null;
@@ -57,6 +63,11 @@ interface FakeArray {
   everRun: boolean;
   /** Creation order: /proc/mdstat lists the newest md device first. */
   created: number;
+}
+
+/** States of a running, writable array that a pending superblock update returns to. */
+function isSettled(s: ArrayState): boolean {
+  return s === "clean" || s === "active" || s === "active-idle";
 }
 
 const REDUNDANT = new Set(["raid1", "raid4", "raid5", "raid6", "raid10"]);
@@ -88,6 +99,7 @@ function newArray(devnm: string, created: number): FakeArray {
     arrayKiB: "default",
     running: false,
     state: "clear",
+    stateAfterPending: null,
     frozen: false,
     sync: null,
     syncMin: 0n,
@@ -342,7 +354,7 @@ export class FakeMdStore implements MdAttributeStore {
         ) {
           // md_allow_write (6.1): the writer sleeps while the array reads write-pending, until
           // user space (mdmon) writes "active"
-          a.state = "write-pending";
+          this.#raisePending(a, null);
           const self = this.#arrays.get(a.devnm);
           return this.#when(() => this.#arrays.get(a.devnm) !== self || a.state !== "write-pending")
             .then(() => {
@@ -510,7 +522,8 @@ export class FakeMdStore implements MdAttributeStore {
             // external metadata: the device stays blocked and writes wait until user space
             // has recorded the failure (-blocked, then active)
             m.blocked = true;
-            a.state = "write-pending";
+            // in_sync and safe mode are untouched: once answered the array reads as before
+            this.#raisePending(a, isSettled(a.state) ? a.state : null);
           }
         }
         return;
@@ -572,7 +585,12 @@ export class FakeMdStore implements MdAttributeStore {
       case "active":
       case "clean":
         if (!a.running) this.#run(a, target, op);
-        if (v === "active") {
+        if (v === "active" && a.state === "write-pending" && a.stateAfterPending !== null) {
+          // the pending update only needed recording: in_sync and safe mode are as they were
+          a.state = a.stateAfterPending;
+          a.stateAfterPending = null;
+          this.#maybeStartResync(a);
+        } else if (v === "active") {
           // md only marks the array dirty when it must: a resync is due, a write is waiting
           // (write-pending) or writes went on (active-idle); otherwise it stays "clean"
           const dirty = REDUNDANT.has(a.level) &&
@@ -621,6 +639,31 @@ export class FakeMdStore implements MdAttributeStore {
     if (a.reshapePosition !== "none" && a.oldRaidDisks === null) a.oldRaidDisks = a.raidDisks;
   }
 
+  /**
+   * md asks user space to record a superblock change (MD_SB_CHANGE_PENDING). Native metadata is
+   * written by md itself at once; an external array reads write-pending until user space writes
+   * "active". `after`: see FakeArray.stateAfterPending.
+   */
+  #raisePending(a: FakeArray, after: ArrayState | null): void {
+    if (!a.metadataVersion.startsWith("external:")) return;
+    if (a.state === "write-pending") {
+      if (after === null) a.stateAfterPending = null;
+      return;
+    }
+    a.stateAfterPending = after;
+    a.state = "write-pending";
+  }
+
+  /**
+   * The sync thread stopped, finished or interrupted (frozen/idle): md_do_sync always raises a
+   * superblock update on its way out, before sync_action reads idle (seen on 6.1 at the end of
+   * a reshape: write-pending until "active" is written).
+   */
+  #syncEnded(a: FakeArray): void {
+    a.sync = null;
+    if (a.running && isSettled(a.state)) this.#raisePending(a, a.state);
+  }
+
   #maybeStartResync(a: FakeArray): void {
     if (!REDUNDANT.has(a.level) || a.frozen || a.sync !== null) return;
     if (a.reshapePosition !== "none" && a.oldRaidDisks !== null) {
@@ -636,14 +679,16 @@ export class FakeMdStore implements MdAttributeStore {
     switch (v as SyncAction) {
       case "frozen":
         a.frozen = true;
-        a.sync = null;
+        if (a.sync !== null) this.#syncEnded(a);
         return;
-      case "idle":
+      case "idle": {
+        const wasActive = a.state === "active";
         if (a.sync?.action === "resync") a.resyncStart = a.sync.pos;
-        a.sync = null;
+        if (a.sync !== null) this.#syncEnded(a);
         a.frozen = false;
-        if (a.state === "active") this.#maybeStartResync(a);
+        if (wasActive) this.#maybeStartResync(a);
         return;
+      }
       case "reshape": {
         if (a.pendingRaidDisks === null && a.newChunk === null && a.newLayout === null) {
           throw err(EINVAL, op, target, "nothing to reshape");
@@ -716,7 +761,7 @@ export class FakeMdStore implements MdAttributeStore {
           a.newChunk = a.newLayout = null;
           break;
       }
-      a.sync = null;
+      this.#syncEnded(a);
     }
     this.#notify();
   }
@@ -726,7 +771,8 @@ export class FakeMdStore implements MdAttributeStore {
     const a = this.#array(devnm, "array_state");
     if (!a.running) return;
     if (a.state === "read-auto" || a.state === "clean" || a.state === "active-idle") {
-      a.state = a.metadataVersion.startsWith("external:") ? "write-pending" : "active";
+      if (a.metadataVersion.startsWith("external:")) this.#raisePending(a, null);
+      else a.state = "active";
     }
     this.#notify();
   }

@@ -133,6 +133,9 @@ Deno.test("vm kernel: FFI block I/O, md from nothing, poll, fake vs real, mdadm'
         assert.equal(cp.real.raid_disks, "4 (3)");
         const end = r.steps.find((s: Json) => s.step === "(settle: reshape done)");
         assert.equal(end.real.raid_disks, "4");
+        // the reshape's end raised a superblock update the settle (as mdmon) had to answer
+        assert.equal(end.result, "ok: write-pending answered 1x");
+        assert.equal(end.real.array_state, "active-idle");
       }
     });
   }

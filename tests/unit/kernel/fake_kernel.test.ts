@@ -60,6 +60,9 @@ async function createLikeMdadm(k: FakeKernel): Promise<void> {
   await r5.setArrayState("active");
   assert.equal(await r5.syncAction(), "resync");
   k.md.advanceSync("md126", 1n << 40n);
+  // trace 02: the resync's end reads write-pending until mdmon answers active
+  assert.equal(await r5.arrayState(), "write-pending");
+  await r5.setArrayState("active");
   await r5.setArrayState("clean");
   const r0 = await vol("md125", "raid0", 1, 49152n, 40960n);
   // raid0 is not monitored; mdmon is not involved, but its array went clean once idle
@@ -178,6 +181,68 @@ Deno.test("write-pending on a clean external array until active is written", asy
   const quiet = await w.wait(20);
   assert.equal(quiet.timedOut, true);
   w.close();
+});
+
+Deno.test("a sync's end on an external array reads write-pending until active, then as before", async () => {
+  const k = threeDisks();
+  const a = await raid5(k);
+  // a check on the clean array: md_do_sync raises a superblock update on its way out
+  await a.setSyncAction("check");
+  const w = await a.watch(["array_state"]);
+  k.md.advanceSync("md126", 1n << 40n);
+  assert.equal((await w.wait(1000)).values.get("array_state"), "write-pending");
+  w.close();
+  assert.equal(await a.syncAction(), "idle");
+  // answered, the array reads what it read before: the update changed neither in_sync nor
+  // safe mode (the real kernel at the end of a reshape: active-idle again)
+  await a.setArrayState("active");
+  assert.equal(await a.arrayState(), "clean");
+  // an interrupted sync ends the same way
+  await a.setSyncAction("check");
+  await a.setSyncAction("frozen");
+  assert.equal(await a.arrayState(), "write-pending");
+  await a.setArrayState("active");
+  assert.equal(await a.arrayState(), "clean");
+  // reaching sync_max is no end: the sync waits there, the array stays clean
+  await a.write("sync_max", "2048");
+  await a.setSyncAction("check");
+  k.md.advanceSync("md126", 1n << 40n);
+  assert.equal(await a.read("sync_completed"), "2048 / 32768");
+  assert.equal(await a.arrayState(), "clean");
+  // a write arriving meanwhile dirties the array: answered, it is active
+  k.md.writeArrives("md126");
+  await a.write("sync_max", "max");
+  k.md.advanceSync("md126", 1n << 40n);
+  assert.equal(await a.arrayState(), "write-pending");
+  await a.setArrayState("active");
+  assert.equal(await a.arrayState(), "active");
+});
+
+Deno.test("a sync's end on a native array raises nothing user space must answer", async () => {
+  const k = threeDisks();
+  const a = await k.createArray("md0");
+  await a.write("metadata_version", "1.2");
+  await a.write("level", "raid1");
+  await a.write("raid_disks", "2");
+  await a.write("resync_start", "0");
+  for (const [slot, d] of ["vda", "vdb"].entries()) {
+    await a.addMember(d, { offset: 2048n, sizeKiB: 16384n, slot });
+  }
+  await a.setArrayState("active");
+  assert.equal(await a.syncAction(), "resync");
+  k.md.advanceSync("md0", 1n << 40n);
+  assert.equal(await a.syncAction(), "idle");
+  assert.notEqual(await a.arrayState(), "write-pending");
+});
+
+Deno.test("a member failing on a clean external array: write-pending, answered it is clean", async () => {
+  const k = threeDisks();
+  const a = await raid5(k);
+  assert.equal(await a.arrayState(), "clean");
+  await a.member("vdb").setState("faulty");
+  assert.equal(await a.arrayState(), "write-pending");
+  await a.setArrayState("active");
+  assert.equal(await a.arrayState(), "clean");
 });
 
 Deno.test("stop: EBUSY while open, then the md device disappears (as on Linux 6.1)", async () => {

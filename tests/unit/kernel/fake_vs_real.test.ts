@@ -3,7 +3,7 @@
 // tests/fixtures/kernel/vm_compare_*.json by that probe).
 import assert from "node:assert/strict";
 import { FakeKernel } from "../../../kernel/fake/fake_kernel.ts";
-import { diff, SCENARIOS, snapshot } from "../../vm/guest/kernel_fake_compare.ts";
+import { diff, runStep, SCENARIOS, snapshot } from "../../vm/guest/kernel_fake_compare.ts";
 
 interface Recorded {
   scenario: string;
@@ -30,10 +30,7 @@ for (const name of ["raid1", "reshape"]) {
     for (const [i, step] of steps.entries()) {
       const r = rec.steps[i + 1];
       assert.equal(step.name, r.step);
-      const result = await step.run(k, rec.devnm).then(
-        () => "ok",
-        (e) => `error ${e.code ?? e.message}`,
-      );
+      const result = await runStep(step, k, rec.devnm);
       assert.equal(result, r.result, `result of ${step.name}`);
       if (step.racy) continue; // the real sync thread moved on by itself here
       const d = diff(r.real, await snapshot(k, rec.devnm, rec.disks));

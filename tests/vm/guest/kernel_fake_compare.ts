@@ -35,12 +35,37 @@ const ARRAY_ATTRS = [
 ];
 const MEMBER_ATTRS = ["state", "slot", "offset", "size", "recovery_start"];
 
+type Read = (attr: string) => Promise<string | null>;
+
 export type Step = {
   name: string;
+  /** A string result is reported with the step's "ok" (e.g. what a settle had to do). */
   run: (k: Kernel, devnm: string) => Promise<unknown>;
   /** The real kernel moves on by itself after this step: compare at the next settle. */
   racy?: boolean;
+  /**
+   * The kernel finishes this step in its md thread or a workqueue, after the write returned:
+   * the comparison waits (on both kernels, 30 s at most) until this holds.
+   */
+  until?: { what: string; holds: (read: Read) => Promise<boolean> };
 };
+
+/** Reads an md attribute; EBUSY (an md device going away) reads as "busy". */
+function reader(k: Kernel, devnm: string): Read {
+  return (a) =>
+    k.md.read(devnm, a).catch((e) => {
+      if (e.code === "EBUSY") return "busy";
+      throw e;
+    });
+}
+
+async function waitUntil(label: string, holds: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!await holds()) {
+    if (Date.now() > deadline) throw new Error(`${label}: not reached in 30 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 const w = (attr: string, value: string): Step => ({
   name: `${attr} <- ${JSON.stringify(value)}`,
@@ -75,37 +100,59 @@ function raid1Steps(disks: string[]): Step[] {
     w("sync_action", "frozen"),
     w("sync_action", "idle"),
     w("array_state", "clean"),
-    w(`dev-${disks[1]}/state`, "faulty"),
-    w(`dev-${disks[1]}/state`, "-blocked"),
+    { ...w("sync_action", "check"), racy: true },
+    // the check's end raises a superblock update: answered, the array is clean as before
+    settle("check done", async (r) => await r("sync_action") === "idle"),
+    {
+      ...w(`dev-${disks[1]}/state`, "faulty"),
+      // md_error flags a recovery (sync_action reads recover) until the md thread has looked
+      until: { what: "md thread done", holds: async (r) => await r("sync_action") === "idle" },
+    },
+    {
+      ...w(`dev-${disks[1]}/state`, "-blocked"),
+      // the md thread detaches the unblocked failed device
+      until: { what: "detached", holds: async (r) => await r(`dev-${disks[1]}/slot`) === "none" },
+    },
     w(`dev-${disks[1]}/slot`, "none"),
     w(`dev-${disks[1]}/state`, "remove"),
+    // mdmon's answer to the failure's write-pending: the array was clean and stays clean
+    w("array_state", "active"),
     w("array_state", "inactive"),
-    w("array_state", "clear"),
+    clear(),
   ];
+}
+
+/** array_state <- clear: the md device goes away in a workqueue (EBUSY meanwhile). */
+function clear(): Step {
+  return {
+    ...w("array_state", "clear"),
+    until: { what: "gone", holds: async (r) => await r("array_state") === null },
+  };
 }
 
 /**
  * Lets the kernel work until `done` holds (30 s at most), standing in for mdmon: an array that
  * waits in write-pending is marked active. The fake's sync thread is moved by advanceSync.
+ * `done` is read before array_state, and the settle ends only when array_state is not
+ * write-pending after `done` held: md raises its update (write-pending) before a sync reads
+ * idle, so a state read taken before `done` could miss it. The result says whether the
+ * write-pending was answered, so the fake must go write-pending where the kernel does.
  */
-function settle(
-  label: string,
-  done: (v: (a: string) => Promise<string | null>) => Promise<boolean>,
-): Step {
+function settle(label: string, done: (read: Read) => Promise<boolean>): Step {
   return {
     name: `(settle: ${label})`,
     run: async (k, devnm) => {
-      const read = (a: string) => k.md.read(devnm, a);
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        if (await read("array_state") === "write-pending") {
-          await k.md.write(devnm, "array_state", "active");
-        }
+      const read = reader(k, devnm);
+      let answered = 0;
+      await waitUntil(`settle ${label}`, async () => {
         if (k instanceof FakeKernel) k.md.advanceSync(devnm, 1n << 40n);
-        if (await done(read)) return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`settle ${label}: timed out`);
+        const finished = await done(read);
+        if (await read("array_state") !== "write-pending") return finished;
+        await k.md.write(devnm, "array_state", "active");
+        answered++;
+        return false;
+      });
+      return answered ? `write-pending answered ${answered}x` : undefined;
     },
   };
 }
@@ -167,7 +214,7 @@ function reshapeSteps(disks: string[]): Step[] {
     w("sync_action", "idle"),
     w("array_state", "clean"),
     w("array_state", "inactive"),
-    w("array_state", "clear"),
+    clear(),
   ];
 }
 
@@ -208,12 +255,8 @@ async function main(scenario: string, disks: string[]) {
   for (const step of SCENARIOS[scenario].steps(disks)) {
     const results = [];
     for (const k of [real, fake]) {
-      results.push(
-        await step.run(k, devnm).then(() => "ok", (e) => `error ${e.code ?? e.message}`),
-      );
+      results.push(await runStep(step, k, devnm));
     }
-    // the kernel may finish things asynchronously (e.g. a stop); give it a moment
-    await new Promise((r) => setTimeout(r, 200));
     const [r, f] = [await snapshot(real, devnm, disks), await snapshot(fake, devnm, disks)];
     const diffs = step.racy ? [] : diff(r, f);
     if (results[0] !== results[1]) {
@@ -222,6 +265,20 @@ async function main(scenario: string, disks: string[]) {
     out.push({ step: step.name, result: results[0], diffs, real: r });
   }
   emit({ scenario, devnm, steps: out });
+}
+
+/** Runs one step on one kernel, waiting for its `until`; "ok", "ok: <what it did>" or "error X". */
+export async function runStep(step: Step, k: Kernel, devnm: string): Promise<string> {
+  try {
+    const said = await step.run(k, devnm);
+    if (step.until) {
+      const read = reader(k, devnm);
+      await waitUntil(`${step.name}: ${step.until.what}`, () => step.until!.holds(read));
+    }
+    return typeof said === "string" ? `ok: ${said}` : "ok";
+  } catch (e) {
+    return `error ${(e as { code?: string }).code ?? (e as Error).message}`;
+  }
 }
 
 export function diff(r: Record<string, string | null>, f: Record<string, string | null>) {
