@@ -9,6 +9,7 @@ import { FakeKernel } from "../../../kernel/fake/fake_kernel.ts";
 import type { Kernel } from "../../../kernel/interface.ts";
 import { LinuxKernel } from "../../../kernel/real.ts";
 import { parseMdstat } from "../../../kernel/md/mdstat.ts";
+import { retryWhileBusy } from "../../../kernel/md/busy.ts";
 import { emit } from "./kernel_guest_util.ts";
 
 const ARRAY_ATTRS = [
@@ -117,16 +118,24 @@ function raid1Steps(disks: string[]): Step[] {
     w(`dev-${disks[1]}/state`, "remove"),
     // mdmon's answer to the failure's write-pending: the array was clean and stays clean
     w("array_state", "active"),
-    w("array_state", "inactive"),
-    clear(),
+    stop("inactive"),
+    stop("clear"),
   ];
 }
 
-/** array_state <- clear: the md device goes away in a workqueue (EBUSY meanwhile). */
-function clear(): Step {
+/**
+ * array_state <- inactive / clear. udev's blkid opens the md device for a moment after each
+ * change uevent (start, array_size): md refuses a stop meanwhile with EBUSY, so the write is
+ * retried while busy, as mdts's own stop does (MdArray.stop). After clear the md device goes
+ * away in a workqueue (its attributes read EBUSY meanwhile).
+ */
+function stop(state: "inactive" | "clear"): Step {
   return {
-    ...w("array_state", "clear"),
-    until: { what: "gone", holds: async (r) => await r("array_state") === null },
+    name: `array_state <- ${JSON.stringify(state)}`,
+    run: (k, devnm) => retryWhileBusy(() => k.md.write(devnm, "array_state", state), 5000),
+    until: state === "clear"
+      ? { what: "gone", holds: async (r) => await r("array_state") === null }
+      : undefined,
   };
 }
 
@@ -213,8 +222,8 @@ function reshapeSteps(disks: string[]): Step[] {
     w("metadata_version", "external:/md99/0"),
     w("sync_action", "idle"),
     w("array_state", "clean"),
-    w("array_state", "inactive"),
-    clear(),
+    stop("inactive"),
+    stop("clear"),
   ];
 }
 
