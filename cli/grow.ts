@@ -253,6 +253,8 @@ export function growPidPath(devnm: string): string {
   return `/run/mdadm/${devnm}.grow.pid`;
 }
 
+const CHILD_START_LIMIT_MS = 120_000;
+
 /** Re-runs this very command detached, as the grow child; error text or null. */
 async function startChild(devnm: string): Promise<string | null> {
   try {
@@ -273,7 +275,10 @@ async function startChild(devnm: string): Promise<string | null> {
     let exited: Deno.CommandStatus | null = null;
     child.status.then((st) => (exited = st));
     const pidFile = growPidPath(devnm);
-    const deadline = Date.now() + 15_000;
+    // the child is a new runtime that loads this program again: on a loaded or slow machine
+    // (seen: a TCG guest running other monitors) that alone took over 15 s. While it lives
+    // and has not said it runs (pid file), it is still starting.
+    const deadline = Date.now() + CHILD_START_LIMIT_MS;
     while (Date.now() < deadline && exited === null) {
       const pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
       if (pid > 0) {
@@ -282,11 +287,18 @@ async function startChild(devnm: string): Promise<string | null> {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+    if (exited === null) {
+      // it writes its pid file before it changes anything: stopped now, it leaves no trace
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone meanwhile */ }
+    }
     return exited !== null
       ? `the grow child exited with status ${
         (exited as Deno.CommandStatus).code
       } (see /run/mdadm/${devnm}.grow.log)`
-      : "the grow child did not start within 15 s";
+      : `the grow child did not start within ${CHILD_START_LIMIT_MS / 1000} s (stopped; ` +
+        `nothing was changed)`;
   } catch (e) {
     return (e as Error).message;
   }
