@@ -29,7 +29,11 @@ kib=$((mib * 1024))
 pat=/tmp/bench-pat-$run
 
 log() { echo "[$(date +%T.%N | cut -c1-12)] $*" >&2; }
-ms() { echo $(($(date +%s%N) / 1000000)); }
+# milliseconds now, in NOW, without a fork
+now_ms() {
+  local t=${EPOCHREALTIME//[!0-9]/}
+  NOW=$((t / 1000))
+}
 result() { echo "RESULT tool=$tool level=$level members=$members new=$new mib=$mib run=$run $*"; }
 die() {
   log "FAILED: $*"
@@ -43,6 +47,7 @@ die() {
 # (a grow child still running is ended by its pid file; md stops mid-reshape).
 cleanup() {
   local pid i
+  [ -n "${stamper:-}" ] && kill -- "-$stamper" 2>/dev/null
   if [ "$tool" = floor ]; then
     [ -n "${vol:-}" ] && echo clear >"/sys/block/$vol/md/array_state"
     [ -n "${responder:-}" ] && kill "$responder" 2>/dev/null && wait "$responder" 2>/dev/null
@@ -150,20 +155,25 @@ expect=$((comp * 2 * newdata))
 sync
 sleep 1
 
-# the three parts of the end condition, each also timed on its own (first time seen true)
+# The end condition in three parts, read with shell builtins (a fork costs milliseconds under
+# TCG and the poll must not steal CPU from the grow it times).
 grow_process_gone() {
-  [ ! -e "/run/mdadm/${ct:-none}.grow.pid" ] && ! pgrep -f '^mdadm --grow' >/dev/null
+  local p
+  [ -e "/run/mdadm/${ct:-none}.grow.pid" ] && return 1
+  for p in $growpids; do kill -0 "$p" 2>/dev/null && return 1; done
+  return 0
 }
 md_done() {
-  local sa rp
-  [ "$(cat $s/level)" = "raid$level" ] || return 1
-  [ "$(cat $s/raid_disks)" = "$new" ] || return 1
-  sa=$(cat $s/sync_action 2>/dev/null || echo idle)
+  local v sa=idle
+  read -r v <$s/level && [ "$v" = "raid$level" ] || return 1
+  read -r v <$s/raid_disks && [ "$v" = "$new" ] || return 1
+  [ -e $s/sync_action ] && read -r sa <$s/sync_action
   [ "$sa" = idle ] || return 1
-  read -r rp <$s/reshape_position
-  [ "$rp" = none ] || return 1
-  [ "$(cat /sys/block/$vol/size)" = "$expect" ] || return 1
+  read -r v <$s/reshape_position && [ "$v" = none ] || return 1
+  read -r v </sys/block/$vol/size && [ "$v" = "$expect" ] || return 1
 }
+# mdadm -E of every member (the real mdadm reads the metadata for both tools); run only once
+# the other two hold, as it takes a while
 metadata_idle() {
   [ "$tool" = floor ] && return 0
   local d e
@@ -174,28 +184,33 @@ metadata_idle() {
     grep -q "Migrate State : idle" <<<"$e" || return 1
   done
 }
-t_gone="" t_md="" t_meta=""
-done_now() {
-  local now r=0
-  now=$(ms)
-  if grow_process_gone; then t_gone=${t_gone:-$now}; else r=1; fi
-  if md_done; then t_md=${t_md:-$now}; else r=1; fi
-  # mdadm -E only once md is done: it reads every member
-  if [ -n "$t_md" ] && metadata_idle; then t_meta=${t_meta:-$now}; else r=1; fi
-  return $r
-}
 
 stage=grow
 log "$tool: grow $vol raid$level $members -> $new, $mib MiB per member"
-[ -n "${ct:-}" ] && mon_lines_before=$(wc -l <"/tmp/bench-mon-$run.log" 2>/dev/null || echo 0)
-t0=$(ms)
+if [ -n "${ct:-}" ]; then
+  mon_lines_before=0
+  [ -e "/tmp/bench-mon-$run.log" ] && mon_lines_before=$(wc -l <"/tmp/bench-mon-$run.log")
+  glog=/run/mdadm/$ct.grow.log
+  rm -f "$glog" # a log of an earlier run on the same container name
+fi
+if [ "$tool" = mdts ]; then
+  # each line of the grow log with the time it appeared (the child writes no times)
+  setsid bash -c 'stdbuf -oL tail -s 0.2 -n +1 -F "$0" 2>/dev/null | while IFS= read -r l; do
+    echo "${EPOCHREALTIME//[!0-9]/} $l"; done' "$glog" >/tmp/bench-stamped-$run.log &
+  stamper=$!
+fi
+growpids=""
+now_ms
+t0=$NOW
 case "$tool" in
 mdadm)
   mdadm --grow /dev/md/bct$run --raid-devices="$new" >&2
   rc=$?
+  growpids=$(pgrep -f '^mdadm --grow')
   ;;
 mdts)
-  MDTS_WRITE_LOG=/tmp/bench-writes-$run.log $mdts --grow /dev/md/bct$run --raid-devices="$new" >&2
+  MDTS_GROW_DEBUG=1 MDTS_WRITE_LOG=/tmp/bench-writes-$run.log \
+    $mdts --grow /dev/md/bct$run --raid-devices="$new" >&2
   rc=$?
   ;;
 floor)
@@ -210,22 +225,26 @@ floor)
   raid_disks=$((members + 1))
   [ "$level" = 0 ] && raid_disks=$((members + 2))
   echo "$raid_disks" >$s/raid_disks || rc=$?
-  cat "/sys/class/block/$nd/dev" >$s/new_dev || rc=$?
+  read -r majmin <"/sys/class/block/$nd/dev"
+  echo "$majmin" >$s/new_dev || rc=$?
   echo 0 >$s/dev-$nd/offset
   echo "$kib" >$s/dev-$nd/size
   echo "$members" >$s/dev-$nd/slot || rc=$?
   echo 0 >$s/sync_min
   echo max >$s/sync_max
   echo reshape >$s/sync_action || rc=$?
-  log "floor: md reshaping after $(($(ms) - t0)) ms"
+  now_ms
+  t_reshaping=$NOW
   while :; do
     read -r rp <$s/reshape_position
-    sa=$(cat $s/sync_action)
+    read -r sa <$s/sync_action
     [ "$rp" = none ] && [ "$sa" = idle ] && break
-    [ $(($(ms) - t0)) -gt 900000 ] && die "md reshape not finished after 900 s"
+    now_ms
+    [ $((NOW - t0)) -gt 900000 ] && die "md reshape not finished after 900 s"
     sleep 0.2
   done
-  log "floor: md reshape done after $(($(ms) - t0)) ms"
+  now_ms
+  log "floor: md reshaping after $((t_reshaping - t0)) ms, done after $((NOW - t0)) ms"
   echo "$((comp * newdata))" >$s/array_size || rc=$?
   if [ "$level" = 0 ]; then
     echo idle >$s/sync_action
@@ -233,28 +252,37 @@ floor)
   fi
   ;;
 esac
-t_cmd=$(ms)
+now_ms
+t_cmd=$NOW
 [ "$rc" = 0 ] || die "grow command exited with $rc"
 # the floor is done when its own sequence is; a grow process gone for 60 s without the end
 # state is a failed grow, not a slow one
 timeout_ms=$((900 * 1000))
-[ "$tool" = floor ] && timeout_ms=$(($(ms) - t0 + 10000))
-gone_since=""
-while ! done_now; do
-  now=$(ms)
+[ "$tool" = floor ] && timeout_ms=$((t_cmd - t0 + 10000))
+t_gone="" t_md="" t1=""
+while :; do
+  now_ms
+  now=$NOW
+  gone=0 md=0
+  grow_process_gone && gone=1 && t_gone=${t_gone:-$now}
+  md_done && md=1 && t_md=${t_md:-$now}
+  # the clock stops at the start of the poll that sees all three
+  if [ $gone = 1 ] && [ $md = 1 ] && metadata_idle; then
+    t1=$now
+    break
+  fi
   if [ $((now - t0)) -gt $timeout_ms ]; then
-    [ -n "${ct:-}" ] && tail -20 "/run/mdadm/$ct.grow.log" >&2 2>/dev/null
+    [ -n "${ct:-}" ] && tail -20 "$glog" >&2 2>/dev/null
     die "not finished after $(((now - t0) / 1000)) s"
   fi
-  gone_since=$t_gone
-  if [ "$tool" = mdts ] && [ -n "$gone_since" ] &&
-    grep -qiE 'error|failed|refused|uncaught' "/run/mdadm/$ct.grow.log" 2>/dev/null; then
-    tail -20 "/run/mdadm/$ct.grow.log" >&2
+  if [ "$tool" = mdts ] && [ $gone = 1 ] &&
+    grep -qiE 'error|failed|refused|uncaught' "$glog" 2>/dev/null; then
+    tail -20 "$glog" >&2
     tail -20 /tmp/bench-mdmon-$run.log >&2
     die "mdts grow failed (log above)"
   fi
-  if [ "$tool" != floor ] && [ -n "$gone_since" ] && [ $((now - gone_since)) -gt 60000 ]; then
-    [ -n "${ct:-}" ] && tail -20 "/run/mdadm/$ct.grow.log" >&2 2>/dev/null
+  if [ "$tool" != floor ] && [ -n "$t_gone" ] && [ $((now - t_gone)) -gt 60000 ]; then
+    [ -n "${ct:-}" ] && tail -20 "$glog" >&2 2>/dev/null
     [ "$tool" = mdts ] && tail -20 /tmp/bench-mdmon-$run.log >&2
     for d in "${disks[@]}"; do mdadm -E "$d" | grep -E 'Members|Migrate State|Map State' >&2; done
     grep . $s/{level,raid_disks,sync_action,reshape_position} /sys/block/$vol/size >&2
@@ -262,7 +290,6 @@ while ! done_now; do
   fi
   sleep 0.2
 done
-t1=$(ms)
 
 stage=verify
 got=$(dd if="/dev/$vol" bs=1M count=16 iflag=direct status=none | md5sum | cut -d' ' -f1)
@@ -278,12 +305,14 @@ if [ "$tool" = mdts ]; then
   mpb=$(tail -n +$((mon_lines_before + 1)) "/tmp/bench-mon-$run.log" |
     awk -F'\t' -v d="$first" '$6=="metadata" && $3==d' | wc -l)
   extra="windows=$windows records=$records copies=$copies mpb=$mpb"
-  log "grow log:"
-  cat "/run/mdadm/$ct.grow.log" >&2
+  kill -- "-$stamper" 2>/dev/null
+  log "grow log, seconds after the start of the grow command:"
+  awk -v t0="$t0" '{ l = $0; sub(/^[0-9]+ /, "", l); printf "%6.1f  %s\n", ($1 / 1000 - t0) / 1000, l }' \
+    /tmp/bench-stamped-$run.log >&2
 fi
 log "$tool: $(((t1 - t0)))ms (command returned after $((t_cmd - t0)) ms), data $data"
 
 stage=cleanup
 cleanup
 result "status=ok data=$data ms=$((t1 - t0)) cmd_ms=$((t_cmd - t0)) gone_ms=$((t_gone - t0))" \
-  "md_ms=$((t_md - t0)) meta_ms=$((t_meta - t0)) $extra"
+  "md_ms=$((t_md - t0)) meta_ms=$((t1 - t0)) $extra"
