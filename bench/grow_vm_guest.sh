@@ -157,10 +157,15 @@ sleep 1
 
 # The end condition in three parts, read with shell builtins (a fork costs milliseconds under
 # TCG and the poll must not steal CPU from the grow it times).
+# A finished grow child of mdadm is reparented to the guest's PID 1 (the agent), which may
+# reap it late: a zombie counts as gone (kill -0 would say it is alive).
 grow_process_gone() {
-  local p
+  local p f
   [ -e "/run/mdadm/${ct:-none}.grow.pid" ] && return 1
-  for p in $growpids; do kill -0 "$p" 2>/dev/null && return 1; done
+  for p in $growpids; do
+    read -r -a f <"/proc/$p/stat" 2>/dev/null || continue
+    [ "${f[2]}" != Z ] && return 1
+  done
   return 0
 }
 md_done() {
