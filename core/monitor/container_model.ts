@@ -10,7 +10,7 @@ import { loadContainer, type MemberDisk, storeContainer } from "../imsm/store.ts
 import { readMetadata } from "../examine.ts";
 import { serializeMpb } from "../../meta/imsm/mpb.ts";
 import { diskSerial } from "../../meta/imsm/accessors.ts";
-import { type ImsmContainer, prepareWrite } from "../../meta/imsm/edit/mod.ts";
+import { failedSerial, type ImsmContainer, prepareWrite } from "../../meta/imsm/edit/mod.ts";
 import { diskFromDiskUnits } from "../../meta/imsm/edit/units.ts";
 import { DISK_STATUS } from "../../meta/imsm/constants.ts";
 
@@ -57,6 +57,8 @@ export class ContainerModel {
   #disks: ContainerDisk[];
   /** MPB bytes of what is on the disks now (generation included), to skip needless writes. */
   #onDisk: Uint8Array;
+  /** Serials in the disk table as last written: a spare among them just left a volume. */
+  #tableSerials: Set<string>;
   writes = 0;
 
   private constructor(
@@ -68,6 +70,7 @@ export class ContainerModel {
     this.#container = container;
     this.#disks = disks;
     this.#onDisk = serializeMpb(container.mpb);
+    this.#tableSerials = new Set(container.mpb.disks.map(diskSerial));
   }
 
   /** Reads the container's metadata from its disks (newest generation wins). */
@@ -116,7 +119,14 @@ export class ContainerModel {
     if (!this.changed) return false;
     const prepared = prepareWrite(this.#container);
     const members = new Set(prepared.container.mpb.disks.map(diskSerial));
-    const writes = prepared.writes.filter((w) => members.has(w.serial));
+    // a disk that left the volumes (a takeover to raid0 drops mirror halves) gets its spare
+    // record, or it would keep claiming its old slot
+    const left = new Set(
+      prepared.container.spares.map(diskSerial).filter((s) =>
+        this.#tableSerials.has(s) || this.#tableSerials.has(failedSerial(s))
+      ),
+    );
+    const writes = prepared.writes.filter((w) => members.has(w.serial) || left.has(w.serial));
     const targets: MemberDisk[] = [];
     for (const w of writes) {
       const d = this.#disks.find((x) => x.serial === w.serial);
@@ -135,6 +145,7 @@ export class ContainerModel {
     });
     this.#container = prepared.container;
     this.#onDisk = serializeMpb(prepared.container.mpb);
+    this.#tableSerials = members;
     this.writes++;
     return true;
   }

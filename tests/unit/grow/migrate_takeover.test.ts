@@ -19,6 +19,8 @@ import { planMigration } from "../../../core/grow/migrate_plan.ts";
 import { encodeTakeover } from "../../../core/grow/migrate_takeover.ts";
 import { decodeUpdate } from "../../../core/monitor/protocol.ts";
 import { applyUpdate } from "../../../core/monitor/updates.ts";
+import { readMetadata } from "../../../core/examine.ts";
+import { setup } from "../monitor/setup.ts";
 
 const DISK = 131072;
 const NAMES = ["/dev/vda", "/dev/vdb", "/dev/vdc", "/dev/vdd"];
@@ -121,4 +123,28 @@ Deno.test("takeover edit: refused unless exactly one disk of every mirror pair f
     () => takeoverToRaid0(markDiskFailed(c, "/dev/vdb"), 0),
     /1 of 4 members are failed/,
   );
+});
+
+Deno.test("takeover: the monitor writes spare records to the disks the takeover dropped", async () => {
+  const s = await setup({ level: 10, members: 4, clean: true });
+  let c = s.model.container;
+  c = markDiskFailed(markDiskFailed(c, "/dev/vdb"), "/dev/vdd");
+  s.model.container = c;
+  await s.model.flush();
+  s.model.container = applyUpdate(
+    s.model.container,
+    decodeUpdate(encodeTakeover(0, 0)),
+    () => null,
+    () => s.model.disks.map((d) => d.serial),
+  );
+  await s.model.flush();
+  for (const d of ["/dev/vdb", "/dev/vdd"]) {
+    const md = await readMetadata(s.kernel.blocks, d);
+    assert.equal(md.mpb.volumes.length, 0, `${d} still names a volume`);
+    assert.equal(diskSerial(md.mpb.disks[0]), d);
+    assert.equal(md.mpb.disks[0].status & 0x07, 1, `${d} is not a spare`);
+  }
+  const kept = await readMetadata(s.kernel.blocks, "/dev/vda");
+  assert.equal(raidLevel(kept.mpb.volumes[0].maps[0]), 0);
+  assert.equal(kept.mpb.disks.length, 2);
 });
