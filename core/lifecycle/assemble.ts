@@ -135,6 +135,25 @@ async function takenLinks(kernel: Kernel, host: Host): Promise<Set<string>> {
 }
 
 /**
+ * The md name a volume is started under: the configured name when there is one, else its metadata
+ * name made unique among running arrays; a name already in use falls back to a unique link.
+ */
+async function volumeDeviceName(
+  kernel: Kernel,
+  host: Host,
+  wanted: string | undefined,
+  metadataName: string,
+): Promise<RequestedName> {
+  const taken = await takenLinks(kernel, host);
+  const req = wanted !== undefined
+    ? parseRequestedName(wanted)
+    : parseRequestedName(`/dev/md/${uniqueLinkName(metadataName, taken)}`);
+  return await checkNewName(kernel, host, req.display).catch(() =>
+    parseRequestedName(`/dev/md/${uniqueLinkName(req.link ?? metadataName, taken)}`)
+  );
+}
+
+/**
  * Starts every volume of a running container that is not running yet. `names` maps a
  * volume index to a configured name; otherwise the metadata name is used (made unique).
  * `force` starts volumes even when members are missing (--run).
@@ -207,14 +226,7 @@ export async function startVolumes(
       );
       continue;
     }
-    const taken = await takenLinks(kernel, host);
-    const wanted = names.get(index);
-    const req = wanted !== undefined
-      ? parseRequestedName(wanted)
-      : parseRequestedName(`/dev/md/${uniqueLinkName(volumeName(vol), taken)}`);
-    const checked = await checkNewName(kernel, host, req.display).catch(() =>
-      parseRequestedName(`/dev/md/${uniqueLinkName(req.link ?? volumeName(vol), taken)}`)
-    );
+    const checked = await volumeDeviceName(kernel, host, names.get(index), volumeName(vol));
     // mdadm adds the components in descending slot order when assembling (trace 10)
     components.sort((a, b) => b.slot - a.slot);
     const made = await underMapLock(host, async () => {
@@ -287,14 +299,7 @@ async function startReshapingVolume(
     throw e;
   }
   const { decision: d, restored } = prepared;
-  const taken = await takenLinks(kernel, host);
-  const wanted = names.get(index);
-  const req = wanted !== undefined
-    ? parseRequestedName(wanted)
-    : parseRequestedName(`/dev/md/${uniqueLinkName(volumeName(vol), taken)}`);
-  const checked = await checkNewName(kernel, host, req.display).catch(() =>
-    parseRequestedName(`/dev/md/${uniqueLinkName(req.link ?? volumeName(vol), taken)}`)
-  );
+  const checked = await volumeDeviceName(kernel, host, names.get(index), volumeName(vol));
   let counts = { devices: 0, expansion: 0 };
   const made = await underMapLock(host, async () => {
     const made = await createMdDevice(
