@@ -11,6 +11,10 @@ import { LifecycleError, refuse } from "./errors.ts";
 import { mdDevnmOf, underMapLock } from "./devices.ts";
 import { pingMonitor } from "./monitor_client.ts";
 
+const STOP_RETRY_MS = 200;
+const CONTAINER_STOP_ATTEMPTS = 150;
+const VOLUME_STOP_ATTEMPTS = 1;
+
 export interface StopResult {
   messages: string[];
   /** mdadm's status: 1 when any array could not be stopped. */
@@ -93,7 +97,9 @@ async function stopOne(
       await pingMonitor(host, a.container);
     }
   }
-  // the monitor may still hold the container for a moment after its last volume stopped
+  // The monitor holds the container open until it notices that its last volume stopped; on a
+  // loaded machine that takes seconds, so a container gets 30 s of retries (a volume 5 s).
+  const attempts = a.kind === "container" ? CONTAINER_STOP_ATTEMPTS : VOLUME_STOP_ATTEMPTS;
   for (let attempt = 0;; attempt++) {
     try {
       await kernel.stopArray(a.devnm);
@@ -103,8 +109,8 @@ async function stopOne(
       // the device (and its /dev node) before our STOP_ARRAY gets to it
       if (await gone(kernel, a.devnm)) break;
       if (!isErrno(e, "EBUSY")) throw e;
-      if (a.kind === "volume" || attempt >= 25) busyRefusal(display);
-      await host.sleep(200);
+      if (attempt + 1 >= attempts) busyRefusal(display);
+      await host.sleep(STOP_RETRY_MS);
     }
   }
   await underMapLock(host, async () => {

@@ -65,7 +65,9 @@ Deno.test("vm: mdts assembles what the real mdadm created; -E/-D identical, data
       const ours = ok(await vm.run(`${mdts} -D /dev/md/${a}`, LONG));
       assert.equal(ours, theirs, `-D /dev/md/${a} (${how})`);
     }
-    ok(await vm.run(`${mdts} -S --scan; cat /proc/mdstat`, LONG));
+    const stop = await vm.run(`${mdts} -S --scan`, LONG);
+    console.log(`$ mdts -S --scan\n[${stop.code}] ${stop.stderr}`);
+    assert.equal(stop.code, 0, `mdts -S --scan (${how}): ${stop.stderr}`);
     assert.doesNotMatch(ok(await vm.run("cat /proc/mdstat")), /^md\d+ :/m);
   }
 });

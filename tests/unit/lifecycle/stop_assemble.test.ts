@@ -9,6 +9,7 @@ import { stopAll, stopDevices } from "../../../core/lifecycle/stop.ts";
 import { assemble } from "../../../core/lifecycle/assemble_run.ts";
 import { incremental } from "../../../core/lifecycle/incremental.ts";
 import { runningArrays } from "../../../core/model.ts";
+import { KernelError } from "../../../kernel/errno.ts";
 import { FakeHost, recordSysfs } from "./fake_host.ts";
 
 const MiB = 1024 * 1024;
@@ -44,6 +45,37 @@ Deno.test("stop: the container refuses while its volume runs; --scan stops volum
   assert.equal((await runningArrays(kernel)).length, 0);
   assert.equal(host.map, "");
   assert.equal(host.links.size, 0);
+});
+
+Deno.test("stop --scan waits for the monitor to let go of the container (seconds on a slow machine)", async () => {
+  const { kernel, host } = await scene();
+  const realStop = kernel.stopArray.bind(kernel);
+  let refusals = 0;
+  // the container stays busy for 10 s (50 retries): longer than mdadm's 5 s, as a loaded VM showed
+  kernel.stopArray = (devnm: string) => {
+    if (devnm === "md127" && refusals < 50) {
+      refusals++;
+      return Promise.reject(new KernelError(16, "stopping", `/dev/${devnm}`));
+    }
+    return realStop(devnm);
+  };
+  const r = await stopAll(kernel, host);
+  assert.equal(r.status, 0, r.messages.join("\n"));
+  assert.equal(refusals, 50);
+  assert.equal((await runningArrays(kernel)).length, 0);
+});
+
+Deno.test("stop: a container that stays busy is refused with mdadm's message, and kept in the map", async () => {
+  const { kernel, host } = await scene();
+  const realStop = kernel.stopArray.bind(kernel);
+  kernel.stopArray = (devnm: string) =>
+    devnm === "md127"
+      ? Promise.reject(new KernelError(16, "stopping", `/dev/${devnm}`))
+      : realStop(devnm);
+  const r = await stopAll(kernel, host);
+  assert.equal(r.status, 1);
+  assert.match(r.messages[1], /^Cannot get exclusive access to \/dev\/md\/imsm0:/);
+  assert.match(host.map ?? "", /^md127 /m);
 });
 
 Deno.test("assemble --scan brings back the container, then the volume with the assembly sequence", async () => {

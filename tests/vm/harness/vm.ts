@@ -130,7 +130,6 @@ interface Running {
   chanDir: string;
   bootNo: number;
   reaped: boolean;
-  lock: VmLock;
 }
 
 /** qemu processes of this process still running: killed on exit even if a test forgot dispose. */
@@ -152,6 +151,9 @@ export class Vm {
   #opts: VmOptions;
   #run: Running | null = null;
   #bootNo = 0;
+  /** Held from the first boot until disposal, across power cuts and reboots, so that another
+   * process cannot take the machine between a crash and the boot that resumes from it. */
+  #lock: VmLock | null = null;
   #kernel: KernelArtifacts | null = null;
 
   constructor(opts: VmOptions = {}) {
@@ -193,7 +195,7 @@ export class Vm {
     try {
       await vm.boot();
     } catch (e) {
-      await vm.shutdown().catch(() => {});
+      await vm[Symbol.asyncDispose]().catch(() => {});
       throw e;
     }
     return vm;
@@ -298,8 +300,8 @@ export class Vm {
     for (const d of this.disks) {
       args.push("-drive", `file=${d.hostPath},if=virtio,format=raw,cache=unsafe`);
     }
-    const lock = await VmLock.acquire(
-      `${this.workDir} boot ${bootNo}`,
+    this.#lock ??= await VmLock.acquire(
+      this.workDir,
       (s) => globalThis.console.error(`vm: ${s}`),
     );
     const console = new ConsoleLog(`${chanDir}/console.log`);
@@ -314,7 +316,7 @@ export class Vm {
         stderr: "piped",
       }).spawn();
     } catch (e) {
-      lock.release();
+      this.#releaseLock();
       throw e;
     }
     // The watchdog kills qemu if this process dies without cleaning up (its stdin pipe closes).
@@ -345,7 +347,6 @@ export class Vm {
       chanDir,
       bootNo,
       reaped: false,
-      lock,
     };
     run.pumps = Promise.all([
       console.pump(child.stdout),
@@ -622,13 +623,18 @@ export class Vm {
     await run.watchdogStdin.close().catch(() => {});
     await run.watchdog.status;
     run.console.close();
-    run.lock.release();
     run.reaped = true;
+  }
+
+  #releaseLock(): void {
+    this.#lock?.release();
+    this.#lock = null;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     // Tests end here even when they fail: never leave qemu behind. No clean shutdown needed.
     await this.#kill();
     await this.#reap();
+    this.#releaseLock();
   }
 }
