@@ -271,7 +271,10 @@ export function monitorCommand(
   return [execPath, "mdmon", container];
 }
 
-class UnixMonitorConnection implements MonitorConnection {
+/** How late a timer may fire before we take it that this process was stopped. */
+const LATE_TIMER_MS = 2000;
+
+export class UnixMonitorConnection implements MonitorConnection {
   #buffered = new Uint8Array(0);
   constructor(readonly conn: Deno.UnixConn) {}
 
@@ -281,16 +284,28 @@ class UnixMonitorConnection implements MonitorConnection {
   }
 
   async receive(n: number, timeoutMs: number): Promise<Uint8Array | null> {
-    const deadline = Date.now() + timeoutMs;
+    let deadline = Date.now() + timeoutMs;
     while (this.#buffered.length < n) {
       const buf = new Uint8Array(4096);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<null>((r) => {
-        timer = setTimeout(() => r(null), Math.max(0, deadline - Date.now()));
-      });
-      const got = await Promise.race([this.conn.read(buf), timeout]);
-      clearTimeout(timer);
-      if (got === null) return null;
+      const read = this.conn.read(buf);
+      let got: number | null | "timeout";
+      for (;;) {
+        const waitMs = Math.max(0, deadline - Date.now());
+        const armed = Date.now();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<"timeout">((r) => {
+          timer = setTimeout(() => r("timeout"), waitMs);
+        });
+        got = await Promise.race([read, timeout]);
+        clearTimeout(timer);
+        if (got !== "timeout") break;
+        // A timer that fires far later than asked means this process did not run meanwhile
+        // (SIGSTOP, a suspended machine): the monitor had the time and we did not, so the
+        // reply may be waiting unread. Wait again in full rather than give up on it.
+        if (Date.now() - (armed + waitMs) <= LATE_TIMER_MS) return null;
+        deadline = Date.now() + timeoutMs;
+      }
+      if (got === null) return null; // the monitor closed the connection
       const joined = new Uint8Array(this.#buffered.length + got);
       joined.set(this.#buffered);
       joined.set(buf.subarray(0, got), this.#buffered.length);

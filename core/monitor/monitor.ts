@@ -11,6 +11,7 @@ import type { ImsmContainer } from "../../meta/imsm/edit/mod.ts";
 import { raidLevel } from "../../meta/imsm/accessors.ts";
 import type { ContainerModel } from "./container_model.ts";
 import { type ArrayView, decideArray, type MemberView, type SysfsWrite } from "./decide.ts";
+import { StaleUpdate } from "./updates.ts";
 
 export type Log = (message: string) => void;
 
@@ -126,7 +127,8 @@ export class Monitor {
           this.model.container = q.apply(this.model.container);
           this.log(`applied update: ${q.what}`);
         } catch (e) {
-          this.log(`update refused: ${q.what}: ${(e as Error).message}`);
+          const verdict = e instanceof StaleUpdate ? "ignored" : "refused";
+          this.log(`update ${verdict}: ${q.what}: ${(e as Error).message}`);
         }
       }
       for (const a of [...this.arrays.values()]) await this.#passArray(a);

@@ -143,6 +143,14 @@ function reshapeMigration(
   return beginMigration(c, u.subarray, { kind: "chunk", newChunkKiB: chunk });
 }
 
+/** An update that arrived after what it describes was over: nothing to do, nothing wrong. */
+export class StaleUpdate extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StaleUpdate";
+  }
+}
+
 /** Applies one update; `serialOfDev` resolves disks named by device number. */
 export function applyUpdate(
   c: ImsmContainer,
@@ -160,7 +168,9 @@ export function applyUpdate(
           any = true;
         }
       }
-      if (!any) throw new Error("checkpoint update, but no volume is in a general migration");
+      // md's end of the reshape and the grow's last checkpoint race: when the monitor has
+      // already ended the migration, the checkpoint has nothing left to record
+      if (!any) throw new StaleUpdate("no volume is in a general migration (it already ended)");
       return out;
     }
     case "rename_array": {

@@ -143,8 +143,9 @@ Deno.test("vm: grow under a writer: record advances on disk, second grow refused
   const want = ok(await vm.run("cat /run/want"));
   assert.equal(got.split(" ")[0], want.split(" ")[0], `data differs after the grow\n${log}`);
   const exam = ok(await vm.run("mdadm -E /dev/vdd"));
-  assert.match(exam, /^ +Members : 4$/m);
-  assert.match(exam, /^ +Migrate State : idle$/m);
+  assert.match(exam, /^ +Members : 4$/m, `${exam}\n${log}`);
+  assert.match(exam, /^ +Migrate State : idle$/m, `${exam}\n${log}`);
+  assert.doesNotMatch(log, /update refused/, log);
   const detail = ok(await vm.run(`mdadm -D /dev/${volume}`));
   assert.match(detail, /Array Size : 49152 /);
 });

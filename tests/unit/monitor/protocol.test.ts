@@ -12,7 +12,7 @@ import {
   ProtocolError,
   requestOf,
 } from "../../../core/monitor/protocol.ts";
-import { applyUpdate, devOfPacked } from "../../../core/monitor/updates.ts";
+import { applyUpdate, devOfPacked, StaleUpdate } from "../../../core/monitor/updates.ts";
 import { setup } from "./setup.ts";
 import { MIGR_TYPE } from "../../../meta/imsm/constants.ts";
 import { volumeName } from "../../../meta/imsm/accessors.ts";
@@ -96,7 +96,8 @@ Deno.test("updates: OCE update starts the general migration onto the named spare
   assert.equal(c.mpb.volumes[0].currMigrUnitLo, 3);
   assert.throws(
     () => applyUpdate(s.model.container, decodeUpdate(encodeCheckpointUpdate(3n)), () => null),
-    /no volume is in a general migration/,
+    (e: unknown) =>
+      e instanceof StaleUpdate && /no volume is in a general migration/.test(e.message),
   );
 });
 
