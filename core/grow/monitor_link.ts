@@ -5,7 +5,7 @@
  * once, then a ping so the caller knows they are on disk). Speaks to mdts's and mdadm's
  * monitors alike.
  */
-import type { MonitorConnection } from "../lifecycle/host.ts";
+import { type MonitorConnection, MonitorConnectionClosed } from "../lifecycle/host.ts";
 import { encodeFrame, FrameReader } from "../monitor/protocol.ts";
 
 export interface MonitorLink {
@@ -24,6 +24,9 @@ export class MonitorLinkError extends Error {
     this.name = "MonitorLinkError";
   }
 }
+
+/** Connections tried for one exchange before the monitor is taken to be gone. */
+const RECONNECTS = 3;
 
 /** Link over the host's connection to /run/mdadm/CONTAINER.sock; one per exchange, as mdadm. */
 export class SocketMonitorLink implements MonitorLink {
@@ -45,19 +48,34 @@ export class SocketMonitorLink implements MonitorLink {
     return this.#exchange([encodeFrame(blob.length, blob), encodeFrame(0)]);
   }
 
-  /** Sends each frame and waits for one reply frame to each. */
+  /**
+   * Sends each frame and waits for one reply frame to each. A frame the monitor closed the
+   * connection on (it drops a client that paused mid-exchange, e.g. a stopped grow) is sent
+   * again on a new connection; frames already answered are not.
+   */
   async #exchange(frames: Uint8Array[]): Promise<void> {
-    const conn = await this.connect(this.container);
-    if (conn === null) throw new MonitorLinkError(this.container, "no control socket");
-    try {
-      for (const f of frames) {
-        await conn.send(f);
-        if (!(await this.#reply(conn))) {
-          throw new MonitorLinkError(this.container, `no reply within ${this.timeoutMs} ms`);
+    let next = 0;
+    for (let attempt = 1;; attempt++) {
+      const conn = await this.connect(this.container);
+      if (conn === null) throw new MonitorLinkError(this.container, "no control socket");
+      try {
+        for (; next < frames.length; next++) {
+          await conn.send(frames[next]);
+          if (!(await this.#reply(conn))) {
+            throw new MonitorLinkError(this.container, `no reply within ${this.timeoutMs} ms`);
+          }
         }
+        return;
+      } catch (e) {
+        if (!(e instanceof MonitorConnectionClosed) || attempt >= RECONNECTS) {
+          if (e instanceof MonitorConnectionClosed) {
+            throw new MonitorLinkError(this.container, `${e.message}, ${attempt} times`);
+          }
+          throw e;
+        }
+      } finally {
+        conn.close();
       }
-    } finally {
-      conn.close();
     }
   }
 

@@ -52,8 +52,21 @@ export interface Host {
 
 /** One connection to a monitor's control socket (framing in monitor_client.ts). */
 export interface MonitorConnection {
+  /** Throws MonitorConnectionClosed when the monitor has closed the connection. */
   send(bytes: Uint8Array): Promise<void>;
-  /** Reads exactly n bytes, or null on EOF/timeout. */
+  /** Reads exactly n bytes, or null on timeout; throws MonitorConnectionClosed on EOF. */
   receive(n: number, timeoutMs: number): Promise<Uint8Array | null>;
   close(): void;
+}
+
+/**
+ * The monitor closed the connection. It serves one client at a time and drops one that stays
+ * silent for a few seconds, so a client that was stopped (SIGSTOP) between two messages of an
+ * exchange finds its connection closed: what it had not sent yet can be sent again.
+ */
+export class MonitorConnectionClosed extends Error {
+  constructor(readonly container: string, readonly during: "send" | "receive") {
+    super(`the monitor of ${container} closed the connection (while we were ${during}ing)`);
+    this.name = "MonitorConnectionClosed";
+  }
 }

@@ -5,7 +5,12 @@
  */
 import { isErrno } from "../../kernel/errno.ts";
 import { O_CLOEXEC, O_EXCL, O_RDONLY, sysClose, sysOpen } from "../../kernel/libc.ts";
-import type { ExclusiveProbe, Host, MonitorConnection } from "./host.ts";
+import {
+  type ExclusiveProbe,
+  type Host,
+  type MonitorConnection,
+  MonitorConnectionClosed,
+} from "./host.ts";
 
 export interface LinuxHostOptions {
   runDir?: string;
@@ -206,7 +211,7 @@ export class LinuxHost implements Host {
     } catch {
       return null;
     }
-    return new UnixMonitorConnection(conn);
+    return new UnixMonitorConnection(conn, container);
   }
 
   async settle(): Promise<void> {
@@ -271,23 +276,35 @@ export function monitorCommand(
   return [execPath, "mdmon", container];
 }
 
+function peerGone(e: unknown): boolean {
+  return e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.ConnectionReset;
+}
+
 /** How late a timer may fire before we take it that this process was stopped. */
 const LATE_TIMER_MS = 2000;
 
 export class UnixMonitorConnection implements MonitorConnection {
   #buffered = new Uint8Array(0);
-  constructor(readonly conn: Deno.UnixConn) {}
+  constructor(readonly conn: Deno.UnixConn, readonly container = "") {}
 
   async send(bytes: Uint8Array): Promise<void> {
     let done = 0;
-    while (done < bytes.length) done += await this.conn.write(bytes.subarray(done));
+    try {
+      while (done < bytes.length) done += await this.conn.write(bytes.subarray(done));
+    } catch (e) {
+      if (peerGone(e)) throw new MonitorConnectionClosed(this.container, "send");
+      throw e;
+    }
   }
 
   async receive(n: number, timeoutMs: number): Promise<Uint8Array | null> {
     let deadline = Date.now() + timeoutMs;
     while (this.#buffered.length < n) {
       const buf = new Uint8Array(4096);
-      const read = this.conn.read(buf);
+      const read = this.conn.read(buf).catch((e) => {
+        if (peerGone(e)) return null;
+        throw e;
+      });
       let got: number | null | "timeout";
       for (;;) {
         const waitMs = Math.max(0, deadline - Date.now());
@@ -305,7 +322,7 @@ export class UnixMonitorConnection implements MonitorConnection {
         if (Date.now() - (armed + waitMs) <= LATE_TIMER_MS) return null;
         deadline = Date.now() + timeoutMs;
       }
-      if (got === null) return null; // the monitor closed the connection
+      if (got === null) throw new MonitorConnectionClosed(this.container, "receive");
       const joined = new Uint8Array(this.#buffered.length + got);
       joined.set(this.#buffered);
       joined.set(buf.subarray(0, got), this.#buffered.length);

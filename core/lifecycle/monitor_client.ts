@@ -8,7 +8,7 @@ import { MPB_HEADER_SIZE } from "../../meta/imsm/constants.ts";
 import { serializeMpb, volumeRecordSize } from "../../meta/imsm/mpb.ts";
 import { cloneSuper } from "../../meta/imsm/edit/records.ts";
 import { ordIndex } from "../../meta/imsm/accessors.ts";
-import type { Host, MonitorConnection } from "./host.ts";
+import { type Host, type MonitorConnection, MonitorConnectionClosed } from "./host.ts";
 
 const START_MAGIC = 0x5a5aa5a5;
 const END_MAGIC = 0xa5a55a5a;
@@ -75,20 +75,32 @@ export async function sendToMonitor(
   const c = await host.monitorSocket(container);
   if (c === null) return `cannot connect to the monitor of ${container}`;
   try {
-    for (const u of updates) {
-      await c.send(frame(u));
-      if ((await readFrame(c, timeoutMs)) === null) {
-        return `the monitor of ${container} did not acknowledge a metadata update`;
-      }
-    }
-    await c.send(frame(null));
-    if ((await readFrame(c, timeoutMs)) === null) {
-      return `the monitor of ${container} did not answer a ping`;
-    }
-    return null;
+    return await exchange(c, container, updates, timeoutMs);
+  } catch (e) {
+    if (e instanceof MonitorConnectionClosed) return e.message;
+    throw e;
   } finally {
     c.close();
   }
+}
+
+async function exchange(
+  c: MonitorConnection,
+  container: string,
+  updates: Uint8Array[],
+  timeoutMs: number,
+): Promise<string | null> {
+  for (const u of updates) {
+    await c.send(frame(u));
+    if ((await readFrame(c, timeoutMs)) === null) {
+      return `the monitor of ${container} did not acknowledge a metadata update`;
+    }
+  }
+  await c.send(frame(null));
+  if ((await readFrame(c, timeoutMs)) === null) {
+    return `the monitor of ${container} did not answer a ping`;
+  }
+  return null;
 }
 
 /** Pings the monitor if it runs (mdadm does after assembling, before stopping, on --wait). */

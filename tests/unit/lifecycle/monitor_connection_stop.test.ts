@@ -14,8 +14,16 @@ function client(sock: string, timeoutMs: number): Deno.ChildProcess {
     import { UnixMonitorConnection } from "${hostModule}";
     const conn = new UnixMonitorConnection(await Deno.connect({ transport: "unix", path: "${sock}" }));
     await conn.send(new Uint8Array([1, 2, 3, 4]));
-    const got = await conn.receive(4, ${timeoutMs});
-    console.log(got === null ? "timeout" : "reply " + got.join(","));
+    try {
+      const got = await conn.receive(4, ${timeoutMs});
+      console.log(got === null ? "timeout" : "reply " + got.join(","));
+      await new Promise((r) => setTimeout(r, 200));
+      await conn.send(new Uint8Array([5]));
+      await conn.send(new Uint8Array([6]));
+      console.log("sent");
+    } catch (e) {
+      console.log(e.name);
+    }
     conn.close();
   `;
   return new Deno.Command(Deno.execPath(), {
@@ -39,7 +47,11 @@ async function serve(
   while (got < 4) got += (await conn.read(ping.subarray(got))) ?? 4;
   await whileConnected(conn, child);
   const out = await child.output();
-  conn.close();
+  try {
+    conn.close();
+  } catch {
+    // closed by the scenario
+  }
   listener.close();
   await Deno.remove(dir, { recursive: true });
   return new TextDecoder().decode(out.stdout).trim() + new TextDecoder().decode(out.stderr);
@@ -55,13 +67,28 @@ Deno.test("monitor reply: a client stopped past its timeout takes the reply that
     await sleep(4000); // well past the client's 1.5 s
     Deno.kill(child.pid, "SIGCONT");
   });
-  assert.equal(out, "reply 9,8,7,6");
+  assert.equal(out, "reply 9,8,7,6\nsent");
 });
 
 Deno.test("monitor reply: a monitor that never answers still times out", async () => {
   const t0 = performance.now();
   const out = await serve(1500, async () => {});
-  assert.equal(out, "timeout");
+  assert.equal(out, "timeout\nsent");
   const seconds = (performance.now() - t0) / 1000;
   assert.ok(seconds >= 1.4, `timed out after ${seconds} s, before its 1.5 s`);
+});
+
+Deno.test("monitor reply: a monitor that closes the connection is told apart from a silent one", async () => {
+  const out = await serve(1500, async (conn) => {
+    conn.close();
+  });
+  assert.equal(out, "MonitorConnectionClosed");
+});
+
+Deno.test("monitor reply: sending after the monitor closed is MonitorConnectionClosed", async () => {
+  const out = await serve(5000, async (conn) => {
+    await conn.write(new Uint8Array([1, 1, 1, 1]));
+    conn.close();
+  });
+  assert.equal(out, "reply 1,1,1,1\nMonitorConnectionClosed");
 });
