@@ -132,6 +132,7 @@ Deno.test("vm: grow under a writer: record advances on disk, second grow refused
       .includes("gone");
   }
   const log = ok(await vm.run(`cat /run/mdadm/${container}.grow.log; tail -20 /run/mdmon.log`));
+  console.log(`grow and monitor logs:\n${log}`);
   assert.ok(done, `grow did not end\n${log}`);
   ok(await vm.run("touch /run/stop-writer"));
   const w = await writer.wait();
