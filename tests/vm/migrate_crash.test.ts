@@ -1,10 +1,18 @@
 /**
- * Power cut in the middle of chunk-size migrations (issue 8), on a real kernel: a raid5 and
- * a raid0 volume (3 disks each, 64k chunk, separate containers, our monitors) migrate to 256k
- * at 500 KiB/s; the power is cut when the raid5's reshape has passed 40%; after the boot
- * `mdts -A` assembles each container, which continues the migration in the background; it
- * must end with the data byte-identical (cmp against the pattern written before), md's chunk
- * 256k, and mdadm's -E equal to ours with "Chunk Size : 256 KiB" and no migration.
+ * Power cuts in the middle of volume migrations (issue 8), on a real kernel: one boot per kind,
+ * six lanes each (a container with one volume on its own disks, our monitor), all migrating at
+ * once with md held to 500 KiB/s. Five lanes are held at chosen points of their own migration
+ * (MDTS_FAULT action=hang right after the N-th migration-record or copy-area write, counted
+ * per disk written: md stops at the window's end, nothing more is written; `copy:2` leaves a
+ * torn backup), the sixth starts 20 s later and cuts the power when md passed a share of its
+ * volume, so one cut gives six cut points. After the boot `mdts -A` assembles each
+ * container, which continues the migration in the background; each lane must end in the new
+ * shape (md's level, chunk_size, raid_disks; no migration in the metadata), its data
+ * byte-identical to the pattern written before (cmp), and mdadm 4.2's -E equal to ours.
+ *
+ * - chunk: raid5 3 disks 64k -> 256k (four lanes) and raid0 3 disks 64k -> 256k (two lanes, md
+ *   taken over to raid4 during it and back to raid0 after).
+ * - level: raid0 3 disks -> raid5 4 disks, the container's spare becoming the parity disk.
  */
 import assert from "node:assert/strict";
 import { mdtsCommand, type RunResult, Vm } from "./harness/vm.ts";
@@ -25,35 +33,78 @@ const VOL_OF = `vol_of() { local c h f; for h in /sys/block/$1/holders/*; do ` +
   `done; }`;
 
 interface Lane {
-  name: string;
+  id: string;
   level: 0 | 5;
-  disks: string[];
-  dataKiB: number;
+  /** `--chunk=256` or `--level=5` (raid0 with a spare). */
+  change: "chunk" | "level";
+  /** `ckpt:N` / `copy:N`: held right after the N-th migration-record / copy-area write. */
+  holdAt?: string;
+  /** The cutting lane: cut once md passed this % of the volume. */
+  cutAtPercent?: number;
 }
 
-Deno.test("vm: a power cut during raid5 and raid0 chunk migrations; assembly continues them, data intact", async () => {
-  const lanes: Lane[] = [
-    { name: "k5", level: 5, disks: ["vda", "vdb", "vdc"], dataKiB: 16384 * 2 },
-    { name: "k0", level: 0, disks: ["vdd", "vde", "vdf"], dataKiB: 16384 * 3 },
-  ];
+interface Placed extends Lane {
+  disks: string[];
+  dataKiB: number;
+  /** What the lane must end as: md level, raid_disks, chunk_size in bytes. */
+  want: { level: string; raidDisks: number; chunk: string };
+}
+
+function place(lanes: Lane[]): Placed[] {
+  let next = 0;
+  return lanes.map((l) => {
+    const n = l.change === "level" ? 4 : 3;
+    const disks = Array.from({ length: n }, () => `vd${String.fromCharCode(97 + next++)}`);
+    const data = l.level === 5 ? 2 : 3;
+    return {
+      ...l,
+      disks,
+      dataKiB: 16384 * data,
+      want: l.change === "level"
+        ? { level: "raid5", raidDisks: 4, chunk: "" }
+        : { level: `raid${l.level}`, raidDisks: 3, chunk: String(256 * 1024) },
+    };
+  });
+}
+
+function faultEnv(l: Placed): string {
+  const [kind, arg] = (l.holdAt ?? "").split(":");
+  if (!l.holdAt) return "";
+  const purpose = kind === "ckpt" ? "migration-record" : "copy-area";
+  return `MDTS_FAULT=purpose=${purpose},after=${Number(arg) - 1},action=hang,when=after`;
+}
+
+async function round(lanes: Lane[], label: string): Promise<void> {
+  const placed = place(lanes);
+  const all = placed.flatMap((l) => l.disks);
   await using vm = new Vm({
-    disks: "abcdef".split("").map((name) => ({ name, sizeMiB: 64 })),
-    label: "migrate-crash",
+    disks: all.map((name) => ({ name, sizeMiB: 64 })),
+    label,
   });
   await vm.boot();
+  const t0 = Date.now();
   const mdts = mdtsCommand(vm.repo);
   ok(await vm.run(`${mdts} --version`, { timeoutMs: 240_000 }));
-  for (const l of lanes) {
-    const dev = l.disks.map((d) => `/dev/${d}`).join(" ");
-    ok(await vm.run(`mdadm -C /dev/md/${l.name} -e imsm -n 3 ${dev} -R`));
+  for (const l of placed) {
+    const dev = l.disks.map((d) => `/dev/${d}`);
+    const chunk = l.change === "chunk" ? "-c 64" : "";
+    ok(await vm.run(`mdadm -C /dev/md/${l.id} -e imsm -n ${dev.length} ${dev.join(" ")} -R`));
     ok(
       await vm.run(
-        `udevadm settle; mdadm -C /dev/md/${l.name}v -l ${l.level} -n 3 -c 64 ${dev} -z 16M ` +
-          `--assume-clean -R; udevadm settle`,
+        `udevadm settle; mdadm -C /dev/md/${l.id}v -l ${l.level} -n 3 ${chunk} ` +
+          `${dev.slice(0, 3).join(" ")} -z 16M --assume-clean -R; udevadm settle`,
       ),
     );
-    const ct = ok(await vm.run(`basename $(readlink -f /dev/md/${l.name})`)).trim();
+    const ct = ok(await vm.run(`basename $(readlink -f /dev/md/${l.id})`)).trim();
+    if (l.change === "level") {
+      // raid0 -> raid5 keeps the chunk: md's (mdadm's default) is what must stay
+      const v = ok(await vm.run(`basename $(readlink -f /dev/md/${l.id}v)`)).trim();
+      l.want.chunk = ok(await vm.run(`cat /sys/block/${v}/md/chunk_size`)).trim();
+    }
     vm.start(`${mdts} mdmon --foreground --takeover ${ct} 2>>/run/mdmon-${ct}.log`);
+  }
+  for (const l of placed) {
+    const ct = ok(await vm.run(`basename $(readlink -f /dev/md/${l.id})`)).trim();
     for (let i = 0;; i++) {
       const r = await vm.run(`tr '\\0' ' ' < /proc/$(cat /run/mdadm/${ct}.pid)/cmdline`);
       if (r.code === 0 && /mod\.ts|mdts/.test(r.stdout)) break;
@@ -63,78 +114,125 @@ Deno.test("vm: a power cut during raid5 and raid0 chunk migrations; assembly con
     ok(
       await vm.run(
         `${VOL_OF}; V=$(vol_of ${l.disks[0]} 0); head -c ${l.dataKiB}K /dev/urandom > ` +
-          `${vm.workDir}/pat-${l.name} && dd if=${vm.workDir}/pat-${l.name} of=/dev/$V bs=1M ` +
+          `${vm.workDir}/pat-${l.id} && dd if=${vm.workDir}/pat-${l.id} of=/dev/$V bs=1M ` +
           `oflag=direct status=none && sync`,
       ),
     );
   }
   ok(await vm.run("echo 500 > /proc/sys/dev/raid/speed_limit_max"));
-  // cut once the raid5's reshape passed 40% of its 65536 array sectors
-  const watch = `${VOL_OF}; V=; while [ -z "$V" ]; do V=$(vol_of vda 0); sleep 0.2; done; ` +
-    `while :; do p=$(cat /sys/block/$V/md/reshape_position 2>/dev/null); ` +
-    `if [ -n "$p" ] && [ "$p" != none ] && [ "$p" -ge 26214 ]; then vm_signal cut; break; fi; ` +
+  console.log(`${label}: set up in ${(Date.now() - t0) / 1000} s`);
+  const cutter = placed.find((l) => l.cutAtPercent !== undefined)!;
+  const max = Math.round((cutter.dataKiB * 2 * cutter.cutAtPercent!) / 100);
+  const watch = `${VOL_OF}; V=; while [ -z "$V" ]; do V=$(vol_of ${cutter.disks[0]} 0); ` +
+    `sleep 0.2; done; while :; do p=$(cat /sys/block/$V/md/reshape_position 2>/dev/null); ` +
+    `if [ -n "$p" ] && [ "$p" != none ] && [ "$p" -ge ${max} ]; then vm_signal cut; break; fi; ` +
     `sleep 0.02; done`;
   vm.start(`bash -c '${watch.replaceAll("'", "'\\''")}'`);
-  const cut = vm.cutOnSignal("cut", { timeoutMs: 400_000 });
-  for (const l of lanes) {
+  const cut = vm.cutOnSignal("cut", { timeoutMs: 600_000 });
+  for (const l of placed) {
+    const arg = l.change === "chunk" ? "--chunk=256" : "--level=5";
+    // the cutter starts last: the held lanes reach their points before its cut
+    const delay = l.cutAtPercent !== undefined ? "sleep 20; " : "";
     vm.start(
-      `${mdts} --grow /dev/md/${l.name}v --chunk=256 >>${vm.workDir}/grow-${l.name}.log 2>&1`,
+      `${delay}${faultEnv(l)} ${mdts} --grow /dev/md/${l.id}v ${arg} ` +
+        `>>${vm.workDir}/grow-${l.id}.log 2>&1`,
     );
   }
-  console.log(`cut: ${JSON.stringify(await cut)}`);
+  console.log(`${label}: cut ${JSON.stringify(await cut)}`);
   await vm.boot();
-  for (const l of lanes) {
+  const phases: string[] = [];
+  for (const l of placed) {
     const dev = l.disks.map((d) => `/dev/${d}`).join(" ");
     const atCut = ok(
       await vm.run(
-        `mdadm -E /dev/${l.disks[0]} | grep -E 'Chunk Size|Migrate State|Checkpoint|Map State' | ` +
-          `sed 's/^ *//' | tr '\\n' ';'`,
+        `mdadm -E /dev/${l.disks[0]} | grep -E 'RAID Level|Members|Chunk Size|Migrate State|` +
+          `Checkpoint|Map State' | sed 's/^ *//' | tr '\\n' ';'`,
       ),
     ).trim();
-    const a = await vm.run(`${mdts} -A /dev/md/${l.name} ${dev}`, { timeoutMs: 240_000 });
+    if (!/general migration/.test(atCut)) phases.push(`${l.id} (${l.holdAt ?? "cutter"})`);
+    const a = await vm.run(`${mdts} -A /dev/md/${l.id} ${dev}`, { timeoutMs: 240_000 });
     console.log(
-      `${l.name}: at cut [${atCut}]; mdts -A exit ${a.code}: ` +
+      `${l.id} ${l.change} raid${l.level} ${l.holdAt ?? `cut at ${l.cutAtPercent}%`}: ` +
+        `at cut [${atCut}]; mdts -A exit ${a.code}: ` +
         `${(a.stdout + a.stderr).trim().replaceAll("\n", " | ")}`,
     );
     assert.equal(a.code, 0, a.stderr);
   }
   ok(await vm.run("echo 200000 > /proc/sys/dev/raid/speed_limit_max"));
-  for (const l of lanes) {
+  const deadline = Date.now() + 420_000;
+  for (const l of placed) {
     let state = "";
     let done = false;
-    for (let i = 0; i < 100 && !done; i++) {
+    const want = `0 ${l.want.level} none ${l.want.chunk} ${l.want.raidDisks}`;
+    while (!done && Date.now() < deadline) {
       state = ok(
         await vm.run(
           `${VOL_OF}; V=$(vol_of ${l.disks[0]} 0); ` +
             `echo "$(mdadm -E /dev/${l.disks[0]} | grep -c 'Migrate State : general') ` +
             `$(cat /sys/block/$V/md/level) $(cat /sys/block/$V/md/reshape_position) ` +
-            `$(cat /sys/block/$V/md/chunk_size)"`,
+            `$(cat /sys/block/$V/md/chunk_size) $(cat /sys/block/$V/md/raid_disks)"`,
         ),
       ).trim();
-      done = state === `0 raid${l.level} none 262144`;
+      done = state === want;
       if (!done) await sleep(3000);
     }
     const diag = done ? "" : ok(
       await vm.run(
-        `cat /run/mdadm/*.grow.log 2>/dev/null | tail -20; cat /proc/mdstat; dmesg | tail -20`,
+        `cat /run/mdadm/*.grow.log 2>/dev/null | tail -30; cat /proc/mdstat; dmesg | tail -20`,
       ),
     );
-    assert.ok(done, `${l.name} did not finish: ${state}\n${diag}`);
+    assert.ok(done, `${l.id} did not finish: [${state}], want [${want}]\n${diag}`);
+    // a raid5 made from raid0 rebuilds nothing (parity written by the reshape); wait anyway
+    ok(
+      await vm.run(`${VOL_OF}; mdadm --wait /dev/$(vol_of ${l.disks[0]} 0); true`, {
+        timeoutMs: 300_000,
+      }),
+    );
     const differ = ok(
       await vm.run(
         `${VOL_OF}; V=$(vol_of ${l.disks[0]} 0); dd if=/dev/$V bs=1M count=${l.dataKiB / 1024} ` +
-          `iflag=direct status=none | cmp -l ${vm.workDir}/pat-${l.name} - | wc -l`,
+          `iflag=direct status=none | cmp -l ${vm.workDir}/pat-${l.id} - | wc -l`,
         { timeoutMs: 120_000 },
       ),
     ).trim();
-    assert.equal(differ, "0", `${l.name}: ${differ} bytes differ after the resumed migration`);
+    assert.equal(differ, "0", `${l.id}: ${differ} bytes differ after the resumed migration`);
     for (const d of l.disks) {
       const theirs = ok(await vm.run(`mdadm -E /dev/${d}`));
       const ours = ok(await vm.run(`${mdts} -E /dev/${d}`, { timeoutMs: 120_000 }));
       assert.deepEqual(ours.split("\n"), theirs.split("\n"), `-E differs on ${d}`);
-      assert.match(theirs, /Chunk Size : 256 KiB/);
+      assert.match(theirs, new RegExp(`Chunk Size : ${Number(l.want.chunk) / 1024} KiB`));
+      assert.match(theirs, new RegExp(`RAID Level : ${l.want.level.slice(4)}\\n`));
+      assert.match(theirs, new RegExp(`Members : ${l.want.raidDisks}\\n`));
       assert.match(theirs, /Migrate State : idle/);
     }
-    console.log(`${l.name}: resumed to the end, ${differ} bytes differ; md ${state}`);
+    console.log(`${l.id}: resumed to the end, ${differ} bytes differ; md [${state}]`);
   }
+  // every lane's cut fell inside its migration (a lane that finished or had not begun would
+  // not test a resume)
+  assert.deepEqual(phases, [], `cut outside the migration: ${phases.join(", ")}`);
+  console.log(
+    `${label}: ${placed.length} cut points, all resumed, in ${(Date.now() - t0) / 1000} s`,
+  );
+}
+
+Deno.test("vm: power cut at six points of chunk migrations (raid5 and raid0 64k -> 256k); assembly resumes them, data intact", async () => {
+  await round([
+    { id: "k5a", level: 5, change: "chunk", holdAt: "ckpt:2" },
+    { id: "k5b", level: 5, change: "chunk", holdAt: "copy:2" },
+    { id: "k5c", level: 5, change: "chunk", holdAt: "ckpt:16" },
+    { id: "k0a", level: 0, change: "chunk", holdAt: "ckpt:7" },
+    { id: "k0b", level: 0, change: "chunk", holdAt: "ckpt:24" },
+    { id: "k5d", level: 5, change: "chunk", cutAtPercent: 75 },
+  ], "migrate-crash-chunk");
+});
+
+Deno.test("vm: power cut at six points of raid0 -> raid5 level migrations; assembly resumes them, data intact", async () => {
+  await round([
+    { id: "l0a", level: 0, change: "level", holdAt: "ckpt:2" },
+    { id: "l0b", level: 0, change: "level", holdAt: "copy:2" },
+    { id: "l0c", level: 0, change: "level", holdAt: "ckpt:7" },
+    { id: "l0d", level: 0, change: "level", holdAt: "copy:13" },
+    { id: "l0e", level: 0, change: "level", holdAt: "ckpt:24" },
+    { id: "l0f", level: 0, change: "level", cutAtPercent: 75 },
+  ], "migrate-crash-level");
 });
