@@ -10,9 +10,10 @@
  * shape (md's level, chunk_size, raid_disks; no migration in the metadata), its data
  * byte-identical to the pattern written before (cmp), and mdadm 4.2's -E equal to ours.
  *
- * - chunk: raid5 3 disks 64k -> 256k (four lanes) and raid0 3 disks 64k -> 256k (two lanes, md
- *   taken over to raid4 during it and back to raid0 after).
- * - level: raid0 3 disks -> raid5 4 disks, the container's spare becoming the parity disk.
+ * - chunk: raid5 3 disks 64k -> 256k (three lanes), raid5 6 disks 4k -> 256k, raid0 3 disks
+ *   64k -> 256k (two lanes, md taken over to raid4 during it and back to raid0 after).
+ * - level: raid0 3 disks -> raid5 4 disks (five lanes) and raid0 5 -> raid5 6, the container's
+ *   spare becoming the parity disk.
  */
 import assert from "node:assert/strict";
 import { mdtsCommand, type RunResult, Vm } from "./harness/vm.ts";
@@ -37,6 +38,10 @@ interface Lane {
   level: 0 | 5;
   /** `--chunk=256` or `--level=5` (raid0 with a spare). */
   change: "chunk" | "level";
+  /** Members of the volume (3 unless given); a level lane has one more disk, the spare. */
+  members?: number;
+  /** Chunk before a chunk migration (64 unless given). */
+  chunkKiB?: number;
   /** `ckpt:N` / `copy:N`: held right after the N-th migration-record / copy-area write. */
   holdAt?: string;
   /** The cutting lane: cut once md passed this % of the volume. */
@@ -53,16 +58,17 @@ interface Placed extends Lane {
 function place(lanes: Lane[]): Placed[] {
   let next = 0;
   return lanes.map((l) => {
-    const n = l.change === "level" ? 4 : 3;
+    const m = l.members ?? 3;
+    const n = l.change === "level" ? m + 1 : m;
     const disks = Array.from({ length: n }, () => `vd${String.fromCharCode(97 + next++)}`);
-    const data = l.level === 5 ? 2 : 3;
+    const data = l.level === 5 ? m - 1 : m;
     return {
       ...l,
       disks,
       dataKiB: 16384 * data,
       want: l.change === "level"
-        ? { level: "raid5", raidDisks: 4, chunk: "" }
-        : { level: `raid${l.level}`, raidDisks: 3, chunk: String(256 * 1024) },
+        ? { level: "raid5", raidDisks: m + 1, chunk: "" }
+        : { level: `raid${l.level}`, raidDisks: m, chunk: String(256 * 1024) },
     };
   });
 }
@@ -87,12 +93,13 @@ async function round(lanes: Lane[], label: string): Promise<void> {
   ok(await vm.run(`${mdts} --version`, { timeoutMs: 240_000 }));
   for (const l of placed) {
     const dev = l.disks.map((d) => `/dev/${d}`);
-    const chunk = l.change === "chunk" ? "-c 64" : "";
+    const m = l.members ?? 3;
+    const chunk = l.change === "chunk" ? `-c ${l.chunkKiB ?? 64}` : "";
     ok(await vm.run(`mdadm -C /dev/md/${l.id} -e imsm -n ${dev.length} ${dev.join(" ")} -R`));
     ok(
       await vm.run(
-        `udevadm settle; mdadm -C /dev/md/${l.id}v -l ${l.level} -n 3 ${chunk} ` +
-          `${dev.slice(0, 3).join(" ")} -z 16M --assume-clean -R; udevadm settle`,
+        `udevadm settle; mdadm -C /dev/md/${l.id}v -l ${l.level} -n ${m} ${chunk} ` +
+          `${dev.slice(0, m).join(" ")} -z 16M --assume-clean -R; udevadm settle`,
       ),
     );
     const ct = ok(await vm.run(`basename $(readlink -f /dev/md/${l.id})`)).trim();
@@ -152,7 +159,8 @@ async function round(lanes: Lane[], label: string): Promise<void> {
     if (!/general migration/.test(atCut)) phases.push(`${l.id} (${l.holdAt ?? "cutter"})`);
     const a = await vm.run(`${mdts} -A /dev/md/${l.id} ${dev}`, { timeoutMs: 240_000 });
     console.log(
-      `${l.id} ${l.change} raid${l.level} ${l.holdAt ?? `cut at ${l.cutAtPercent}%`}: ` +
+      `${l.id} ${l.change} raid${l.level} ${l.members ?? 3} disks ` +
+        `${l.holdAt ?? `cut at ${l.cutAtPercent}%`}: ` +
         `at cut [${atCut}]; mdts -A exit ${a.code}: ` +
         `${(a.stdout + a.stderr).trim().replaceAll("\n", " | ")}`,
     );
@@ -215,24 +223,24 @@ async function round(lanes: Lane[], label: string): Promise<void> {
   );
 }
 
-Deno.test("vm: power cut at six points of chunk migrations (raid5 and raid0 64k -> 256k); assembly resumes them, data intact", async () => {
+Deno.test("vm: power cut at six points of chunk migrations (raid5 3 and 6 disks, raid0 3 disks, 64k/4k -> 256k); assembly resumes them, data intact", async () => {
   await round([
     { id: "k5a", level: 5, change: "chunk", holdAt: "ckpt:2" },
     { id: "k5b", level: 5, change: "chunk", holdAt: "copy:2" },
-    { id: "k5c", level: 5, change: "chunk", holdAt: "ckpt:16" },
     { id: "k0a", level: 0, change: "chunk", holdAt: "ckpt:7" },
     { id: "k0b", level: 0, change: "chunk", holdAt: "ckpt:24" },
+    { id: "k6", level: 5, change: "chunk", members: 6, chunkKiB: 4, holdAt: "ckpt:16" },
     { id: "k5d", level: 5, change: "chunk", cutAtPercent: 75 },
   ], "migrate-crash-chunk");
 });
 
-Deno.test("vm: power cut at six points of raid0 -> raid5 level migrations; assembly resumes them, data intact", async () => {
+Deno.test("vm: power cut at six points of raid0 -> raid5 level migrations (3 -> 4 and 5 -> 6 disks); assembly resumes them, data intact", async () => {
   await round([
     { id: "l0a", level: 0, change: "level", holdAt: "ckpt:2" },
     { id: "l0b", level: 0, change: "level", holdAt: "copy:2" },
     { id: "l0c", level: 0, change: "level", holdAt: "ckpt:7" },
     { id: "l0d", level: 0, change: "level", holdAt: "copy:13" },
-    { id: "l0e", level: 0, change: "level", holdAt: "ckpt:24" },
+    { id: "l6", level: 0, change: "level", members: 5, holdAt: "ckpt:16" },
     { id: "l0f", level: 0, change: "level", cutAtPercent: 75 },
   ], "migrate-crash-level");
 });
