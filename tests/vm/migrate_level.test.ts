@@ -232,15 +232,59 @@ async function toRaid5(vm: Vm, mdts: string, disks: string[], twin: string[]): P
   assert.deepEqual(ours, theirs, "volume fields differ from mdadm's own raid0 -> raid5");
 }
 
+/**
+ * A single-disk raid0 (mdadm's 18imsm-1d-takeover-r0_1d): container and volume of one disk
+ * made by mdts (--force, as mdadm asks), data written and read back, the real mdadm's -E equal
+ * to ours and its volume fields equal to those of the same volume made by mdadm 4.2.
+ */
+async function singleDisk(vm: Vm, mdts: string, disk: string, twin: string): Promise<void> {
+  const name = "s1";
+  ok(await vm.run(`${mdts} -C /dev/md/${name} -e imsm -n 1 --force /dev/${disk} -R`));
+  ok(
+    await vm.run(
+      `udevadm settle; ${mdts} -C /dev/md/${name}v -l 0 -n 1 --force -c 64 /dev/md/${name} ` +
+        `-z 16M -R; udevadm settle`,
+    ),
+  );
+  const volume = ok(await vm.run(`basename $(readlink -f /dev/md/${name}v)`)).trim();
+  const md = ok(await vm.run(`cd /sys/block/${volume}/md && cat level raid_disks chunk_size`))
+    .trim().split("\n");
+  assert.deepEqual(md, ["raid0", "1", "65536"]);
+  const want = ok(
+    await vm.run(
+      `head -c 16M /dev/urandom > /run/pat-${name} && dd if=/run/pat-${name} ` +
+        `of=/dev/${volume} bs=1M oflag=direct status=none && md5sum < /run/pat-${name}`,
+    ),
+  ).split(" ")[0];
+  const got = ok(
+    await vm.run(`dd if=/dev/${volume} bs=1M count=16 iflag=direct status=none | md5sum`),
+  ).split(" ")[0];
+  assert.equal(got, want, "data read back differs");
+  const theirs = ok(await vm.run(`mdadm -E /dev/${disk}`));
+  const ours = ok(await vm.run(`${mdts} -E /dev/${disk}`, { timeoutMs: 120_000 }));
+  assert.deepEqual(ours.split("\n"), theirs.split("\n"), `-E differs on /dev/${disk}`);
+  ok(await vm.run(`mdadm -C /dev/md/${name}t -e imsm -n 1 --force /dev/${twin} -R`));
+  ok(
+    await vm.run(
+      `udevadm settle; mdadm -C /dev/md/${name}tv -l 0 -n 1 --force -c 64 /dev/md/${name}t ` +
+        `-z 16M -R; udevadm settle`,
+    ),
+  );
+  const mine = volumeFields(theirs);
+  const made = volumeFields(ok(await vm.run(`mdadm -E /dev/${twin}`)));
+  console.log(`${name}: ours -E ${d0(mine)}`);
+  assert.deepEqual(mine, made, "volume fields differ from mdadm's own single-disk raid0");
+}
+
 function d0(fields: string[]): string {
   return fields.filter((f) => /RAID Level|Members|Map State|Array Size|Per Dev/.test(f)).join(
     "; ",
   );
 }
 
-Deno.test("vm: mdts changes levels: raid10 (4) and raid1 (2) to raid0 (2, 1), raid0 (3) to raid5 (4) with a spare; data intact, mdadm agrees", async () => {
+Deno.test("vm: mdts changes levels: raid10 (4) and raid1 (2) to raid0 (2, 1), raid0 (3) to raid5 (4) with a spare; a single-disk raid0; data intact, mdadm agrees", async () => {
   await using vm = new Vm({
-    disks: "abcdefghijklmnopqrst".split("").map((name) => ({ name, sizeMiB: 64 })),
+    disks: "abcdefghijklmnopqrstuv".split("").map((name) => ({ name, sizeMiB: 64 })),
     label: "migrate-level",
   });
   await vm.boot();
@@ -273,5 +317,6 @@ Deno.test("vm: mdts changes levels: raid10 (4) and raid1 (2) to raid0 (2, 1), ra
     "raid1 2 -> raid0 1",
     () => scenario(vm, mdts, { name: "t1", level: 1, disks: ["vdi", "vdj"], twin: ["vdk", "vdl"] }),
   );
+  await each("single-disk raid0", () => singleDisk(vm, mdts, "vdu", "vdv"));
   assert.deepEqual(failures, [], failures.join("\n\n"));
 });
