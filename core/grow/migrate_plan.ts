@@ -82,6 +82,13 @@ export type MigrationRefusalCode =
   | "not-in-mdts-yet"
   | "no-change";
 
+/** --layout names of md's raid5 left-asymmetric algorithm (mdadm's r5layout table). */
+const LEFT_ASYMMETRIC_NAMES: ReadonlySet<string> = new Set([
+  "left-asymmetric",
+  "la",
+  "ddf-N-restart",
+]);
+
 function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
@@ -217,6 +224,26 @@ export function planMigration(
           `array in container (volume ${name}, raid${level} -> raid${to}; the container holds ` +
           `${c.mpb.volumes.length} volumes)`,
       );
+    }
+    // mdadm 4.2 asks for --layout=left-asymmetric (IMSM's only raid5 layout) with --level=5 and
+    // refuses the request without it; mdts takes the missing layout as that one, and refuses
+    // any other as mdadm does
+    if (req.layout !== undefined) {
+      if (to !== 5) {
+        return no(
+          "layout-change",
+          `layout not meaningful with this level (${dev}: raid${level} -> raid${to}, ` +
+            `--layout=${req.layout}); leave --layout out`,
+        );
+      }
+      if (!LEFT_ASYMMETRIC_NAMES.has(req.layout)) {
+        return no(
+          "layout-change",
+          `Error. Requested Layout not supported (left-asymmetric layout is supported only)! ` +
+            `(${dev}: raid0 -> raid5 with --layout=${req.layout}; IMSM raid5 is ` +
+            `left-asymmetric: give --layout=left-asymmetric or leave --layout out)`,
+        );
+      }
     }
     const wantDisks = to === 5 ? members + 1 : to === 10 ? members * 2 : members / 2;
     if (to === 0 && level === 1) {

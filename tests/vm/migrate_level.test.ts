@@ -163,7 +163,10 @@ async function toRaid5(vm: Vm, mdts: string, disks: string[], twin: string[]): P
     ),
   ).split(" ")[0];
   const chunk = ok(await vm.run(`cat /sys/block/${volume}/md/chunk_size`)).trim();
-  const grow = await vm.run(`${mdts} --grow /dev/md/${name}v --level=5`, { timeoutMs: 240_000 });
+  // mdadm 4.2's form (it refuses --level=5 without the layout; mdts takes either)
+  const grow = await vm.run(`${mdts} --grow /dev/md/${name}v --level=5 --layout=left-asymmetric`, {
+    timeoutMs: 240_000,
+  });
   assert.equal(
     grow.code,
     0,
@@ -216,8 +219,11 @@ async function toRaid5(vm: Vm, mdts: string, disks: string[], twin: string[]): P
         }; udevadm settle; sleep 2`,
     ),
   );
-  const m = await vm.run(`mdadm --grow /dev/md/${name}tv --level=5`, { timeoutMs: 240_000 });
+  const m = await vm.run(`mdadm --grow /dev/md/${name}tv --level=5 --layout=left-asymmetric`, {
+    timeoutMs: 240_000,
+  });
   console.log(`mdadm 4.2 --grow --level=5 (${m.code}): ${m.stderr.trim().split("\n").join(" | ")}`);
+  assert.equal(m.code, 0, `mdadm 4.2 refused its own raid0 -> raid5: ${m.stderr}`);
   for (let k = 0; k < 150; k++) {
     await sleep(2000);
     const e = ok(await vm.run(`mdadm -E ${tdev[0]}`));

@@ -63,6 +63,7 @@ Deno.test("cli migrate: refusals name the volume and write nothing", async () =>
     [5, 3, ["--level=0"], /Level Migration from 5 to 0 not supported!.*vol0/],
     [5, 3, ["--level=4"], /Level Migration from 5 to 4 not supported!/],
     [0, 3, ["--level=5"], /cannot get spare device for requested migration/],
+    [0, 3, ["--level=5", "-p", "ls"], /Requested Layout not supported \(left-asymmetric/],
     [1, 2, ["--level=0", "--raid-devices=2"], /1-disk raid0, not 2 disks/],
     [10, 4, ["--chunk=128"], /Chunk size change for RAID 10 is not supported/],
     [5, 3, ["--raid-devices=5"], /--raid-devices operation can be performed on a container only/],
@@ -77,4 +78,21 @@ Deno.test("cli migrate: refusals name the volume and write nothing", async () =>
     assert.deepEqual(sysfs, [], args.join(" "));
     assert.deepEqual(await disks(s, members), before, args.join(" "));
   }
+});
+
+Deno.test("cli migrate: --level=5 --layout=left-asymmetric (mdadm 4.2's form) plans raid0 -> raid5", async () => {
+  const { s, host } = await fixture(0, 3, 1);
+  const sysfs = recordSysfs(s.kernel);
+  const r = await mdadm(s, host, [
+    "--grow",
+    "/dev/md/vol0",
+    "--level=5",
+    "--layout=left-asymmetric",
+    "--dry-run",
+  ]);
+  assert.equal(r.err, "");
+  assert.equal(r.code, 0);
+  assert.match(r.out, /-> raid5/);
+  assert.match(r.out, /\[add-disk\]/);
+  assert.deepEqual(sysfs, []);
 });

@@ -294,3 +294,22 @@ Deno.test("migrate plan: raid0 3 disks -> raid5 4 disks takes the spare as parit
   const picked = applyUpdate(c, decodeUpdate(blob), () => null);
   assert.equal(picked.mpb.disks.length, 4);
 });
+
+Deno.test("migrate plan: raid0 -> raid5 takes --layout=left-asymmetric (mdadm 4.2 needs it) or none; other layouts refused", () => {
+  const { c, facts } = build(3, 1, [{ level: 0, sizeKiB: 16384 }]);
+  const bare = ok(c, facts, { level: 5 });
+  for (const layout of ["left-asymmetric", "la"]) {
+    assert.deepEqual(ok(c, facts, { level: 5, layout }), bare, layout);
+  }
+  for (const layout of ["left-symmetric", "rs", "parity-last"]) {
+    refused(
+      c,
+      facts,
+      { level: 5, layout },
+      "layout-change",
+      /Requested Layout not supported \(left-asymmetric layout is supported only\)/,
+    );
+  }
+  const r10 = build(4, 0, [{ level: 10, sizeKiB: 16384 }]);
+  refused(r10.c, r10.facts, { level: 0, layout: "la" }, "layout-change", /not meaningful/);
+});
