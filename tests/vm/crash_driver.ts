@@ -225,7 +225,10 @@ function faultEnv(rule: Rule, l: Placed): string {
 
 /** Flips 64 bytes in the copy area of the lane's first disk (host side, VM off). */
 async function corruptCopyArea(vm: Vm, l: Placed): Promise<void> {
-  const img = `${vm.workDir}/${l.disks[0]}.img`;
+  // the image file is named for the Vm's disk (d0, d1...), the lane knows its guest device
+  const disk = vm.disks.find((d) => d.guestDev === `/dev/${l.disks[0]}`);
+  if (!disk) throw new Error(`lane ${l.id}: no disk image for /dev/${l.disks[0]}`);
+  const img = disk.hostPath;
   const size = (await Deno.stat(img)).size;
   const pba = size / 512 - 2209;
   const f = await Deno.open(img, { read: true, write: true });
