@@ -256,8 +256,12 @@ async function assembleLane(vm: Vm, mdts: string, l: Placed): Promise<RunResult>
         l.disks.map((d) => `${tool} -I /dev/${d}`).join("; "),
         { timeoutMs: 240_000 },
       );
-    default:
-      return await vm.run(`${tool} -A /dev/md/${l.id} ${dev}`, { timeoutMs: 240_000 });
+    default: {
+      // mdadm 4.2 -A with a container's disks assembles the container only; its volumes
+      // (and a grow in progress) start with -I of the container, as a user would run it
+      const volumes = l.resume === "mdadm" ? ` && mdadm -I /dev/md/${l.id}` : "";
+      return await vm.run(`${tool} -A /dev/md/${l.id} ${dev}${volumes}`, { timeoutMs: 240_000 });
+    }
   }
 }
 
