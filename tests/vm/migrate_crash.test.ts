@@ -191,11 +191,14 @@ async function round(lanes: Lane[], label: string): Promise<void> {
     );
     assert.ok(done, `${l.id} did not finish: [${state}], want [${want}]\n${diag}`);
     // a raid5 made from raid0 rebuilds nothing (parity written by the reshape); wait anyway
-    ok(
-      await vm.run(`${VOL_OF}; mdadm --wait /dev/$(vol_of ${l.disks[0]} 0); true`, {
-        timeoutMs: 300_000,
-      }),
-    );
+    const degraded = ok(
+      await vm.run(
+        `${VOL_OF}; V=$(vol_of ${l.disks[0]} 0); mdadm --wait /dev/$V; ` +
+          `cat /sys/block/$V/md/degraded 2>/dev/null || echo 0`,
+        { timeoutMs: 300_000 },
+      ),
+    ).trim();
+    assert.equal(degraded, "0", `${l.id}: md reads degraded=${degraded} after the migration`);
     const differ = ok(
       await vm.run(
         `${VOL_OF}; V=$(vol_of ${l.disks[0]} 0); dd if=/dev/$V bs=1M count=${l.dataKiB / 1024} ` +
