@@ -19,7 +19,7 @@
 import type { ImsmContainer } from "../../meta/imsm/edit/container.ts";
 import { cloneContainer } from "../../meta/imsm/edit/container.ts";
 import type { ImsmVolume, MigrationRecord } from "../../meta/imsm/model.ts";
-import { MIGR_REC_STATUS } from "../../meta/imsm/constants.ts";
+import { DISK_STATUS, MIGR_REC_STATUS } from "../../meta/imsm/constants.ts";
 import {
   dataMembers,
   diskSerial,
@@ -409,7 +409,7 @@ export function resumePlan(
   const m = volumeInGeneralMigration(c.mpb)!;
   const [dest, src] = m.volume.maps;
   if (raidLevel(dest) !== raidLevel(src) || dest.blocksPerStrip !== src.blocksPerStrip) {
-    return migrationResumePlan(c, pre.view, m.index, facts);
+    return migrationResumePlan(c, pre.view, m.index, facts, disks);
   }
   const spares: SpareFact[] = pre.newDisks.map((serial) => {
     const d = disks.find((x) => x.serial === serial);
@@ -447,38 +447,77 @@ export function resumePlan(
 }
 
 /**
- * The plan of a volume's chunk-size migration in progress (migrate_plan.ts made it from the
- * same old geometry). A level migration (raid0 -> raid5) is not continued yet: its parity
- * disk would have to be offered as a spare again.
+ * The plan of a volume migration in progress, made again by migrate_plan.ts from the old
+ * geometry: a chunk-size migration, or raid0 -> raid5 whose parity disk (the last slot of the
+ * new map, appended to the disk table by the migration) is offered to the plan as the spare
+ * it was, so the plan is the one the grow made.
  */
 function migrationResumePlan(
   c: ImsmContainer,
   view: ImsmContainer,
   index: number,
   facts: Omit<GrowFacts, "spares">,
+  disks: (ResumeDisk & { majMin: string })[],
 ): GrowPlan {
   const [dest, src] = c.mpb.volumes[index].maps;
+  const device = `/dev/${facts.volumeDevices[index] ?? `volume ${index}`}`;
+  const what = raidLevel(dest) !== raidLevel(src)
+    ? `raid${raidLevel(src)} -> raid${raidLevel(dest)}`
+    : `chunk ${src.blocksPerStrip / 2}K -> ${dest.blocksPerStrip / 2}K`;
+  let planView = view;
+  let spares: SpareFact[] = [];
   if (raidLevel(dest) !== raidLevel(src)) {
-    throw new ResumeError(
-      `volume ${index}`,
-      "migration",
-      `raid${raidLevel(src)} -> raid${raidLevel(dest)}`,
-      "mdts cannot continue a level migration yet",
-      "nothing was changed; the volume stays held at its checkpoint",
-    );
+    if (
+      raidLevel(src) !== 0 || raidLevel(dest) !== 5 || dest.numMembers !== src.numMembers + 1
+    ) {
+      throw new ResumeError(
+        `volume ${index}`,
+        "migration",
+        `raid${raidLevel(src)} ${src.numMembers} disks -> raid${raidLevel(dest)} ` +
+          `${dest.numMembers} disks`,
+        "mdts continues only raid0 -> raid5 with one added disk among level migrations",
+        "nothing was changed; the volume stays held at its checkpoint",
+      );
+    }
+    const idx = ordIndex(dest.ord[dest.numMembers - 1]);
+    const serial = diskSerial(c.mpb.disks[idx]);
+    const d = disks.find((x) => x.serial === serial);
+    if (!d) {
+      throw new ResumeError(
+        `disk ${serial}`,
+        "parity disk",
+        serial,
+        "the disk the migration makes the parity disk is not in the container",
+        "attach it and assemble the container again",
+      );
+    }
+    planView = cloneContainer(view);
+    const [rec] = planView.mpb.disks.splice(idx, 1);
+    for (const vol of planView.mpb.volumes) {
+      for (const map of vol.maps) map.ord = map.ord.map((o) => (ordIndex(o) > idx ? o - 1 : o));
+    }
+    rec.status = ((rec.status | DISK_STATUS.SPARE) & ~DISK_STATUS.CONFIGURED) >>> 0;
+    planView.spares.push(rec);
+    spares = [{
+      serial,
+      path: d.path,
+      majMin: d.majMin,
+      sizeSectors: Number(d.sizeBytes / 512n),
+      sectorSize: d.sectorSize,
+    }];
   }
-  const decision = planMigration(view, { ...facts, busy: [], spares: [] }, {
+  const decision = planMigration(planView, { ...facts, busy: [], spares }, {
     volumeIndex: index,
-    device: `/dev/${facts.volumeDevices[index] ?? `volume ${index}`}`,
-    chunkKiB: dest.blocksPerStrip / 2,
+    device,
+    ...(spares.length > 0 ? { level: 5 } : { chunkKiB: dest.blocksPerStrip / 2 }),
   });
   if (!decision.ok || !decision.plan) {
     throw new ResumeError(
       `/dev/${facts.container}`,
       "migration",
-      `chunk ${src.blocksPerStrip / 2}K -> ${dest.blocksPerStrip / 2}K`,
+      what,
       `the migration cannot be continued: ${
-        decision.ok ? "not a chunk migration" : decision.refusals.map((r) => r.message).join("; ")
+        decision.ok ? "not a migration" : decision.refusals.map((r) => r.message).join("; ")
       }`,
       "nothing was changed",
     );

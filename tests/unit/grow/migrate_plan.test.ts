@@ -21,6 +21,7 @@ import {
 import { encodeReshapeMigration } from "../../../core/grow/monitor_link.ts";
 import { decodeUpdate } from "../../../core/monitor/protocol.ts";
 import { applyUpdate } from "../../../core/monitor/updates.ts";
+import { resumePlan } from "../../../core/grow/resume.ts";
 
 const DISK = 131072; // 64 MiB
 const NAMES = ["vda", "vdb", "vdc", "vdd", "vde", "vdf", "vdg"];
@@ -312,4 +313,41 @@ Deno.test("migrate plan: raid0 -> raid5 takes --layout=left-asymmetric (mdadm 4.
   }
   const r10 = build(4, 0, [{ level: 10, sizeKiB: 16384 }]);
   refused(r10.c, r10.facts, { level: 0, layout: "la" }, "layout-change", /not meaningful/);
+});
+
+Deno.test("resume plan: raid0 3 -> raid5 4 cut mid-way is planned again as the grow planned it, parity disk as its spare", () => {
+  const { c, facts } = build(3, 1, [{ level: 0, sizeKiB: 16384 }]);
+  const forward = ok(c, facts, { level: 5 });
+  const migrating = applyUpdate(
+    c,
+    decodeUpdate(encodeReshapeMigration(forward.change)),
+    (mm) => mm === "254:48" ? "/dev/vdd" : null,
+  );
+  const disks = NAMES.slice(0, 4).map((n, i) => ({
+    serial: `/dev/${n}`,
+    path: `/dev/${n}`,
+    majMin: `254:${i * 16}`,
+    sizeBytes: BigInt(DISK) * 512n,
+    sectorSize: 512,
+  }));
+  const { spares: _, ...rest } = facts;
+  const again = resumePlan(migrating, rest, disks);
+  assert.deepEqual(again, forward);
+  // without its parity disk the migration cannot go on: refused, naming the disk
+  assert.throws(
+    () => resumePlan(migrating, rest, disks.slice(0, 3)),
+    /disk \/dev\/vdd: parity disk=\/dev\/vdd: .*not in the container/,
+  );
+});
+
+Deno.test("resume plan: a raid5 64k -> 256k chunk migration is planned again as the grow planned it", () => {
+  const { c, facts } = build(3, 0, [{ level: 5, sizeKiB: 16384 }]);
+  const forward = ok(c, facts, { chunkKiB: 256 });
+  const migrating = applyUpdate(
+    c,
+    decodeUpdate(encodeReshapeMigration(forward.change)),
+    () => null,
+  );
+  const { spares: _, ...rest } = facts;
+  assert.deepEqual(resumePlan(migrating, rest, []), forward);
 });
