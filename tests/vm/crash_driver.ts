@@ -339,7 +339,15 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
   for (const l of lanes) await createLane(vm, mdts, l);
   await waitMonitors(vm, lanes);
   for (const l of lanes) await writePatterns(vm, l);
-  ok(await vm.run(`echo ${o.speedKiB ?? 500} > /proc/sys/dev/raid/speed_limit_max`));
+  // md only throttles a reshape going faster than speed_limit_min (default 1000), so the
+  // minimum comes down with the maximum (the first real run went at 1 MiB/s)
+  const speed = o.speedKiB ?? 500;
+  ok(
+    await vm.run(
+      `echo ${speed} > /proc/sys/dev/raid/speed_limit_min; ` +
+        `echo ${speed} > /proc/sys/dev/raid/speed_limit_max`,
+    ),
+  );
   log(`${o.name}: set up in ${(Date.now() - t0) / 1000} s; cut rule ${o.rule.kind}`);
   const ruleLane = lanes.find((l) => l.id === o.rule.lane) ?? lanes[0];
   const watch = watcher(o.rule, ruleLane);
