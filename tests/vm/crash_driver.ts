@@ -418,7 +418,7 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
     r.bytesDiffering = r.resumed ? await bytesDiffering(vm, l) : null;
     if (!r.resumed) {
       const d = await vm.run(
-        `cat /proc/mdstat; tail -5 /run/mdadm/*.grow.log; mdadm -E /dev/${l.disks[0]} | ` +
+        `cat /proc/mdstat; tail -n 5 /run/mdadm/*.grow.log; mdadm -E /dev/${l.disks[0]} | ` +
           `grep -E 'Migrate|Checkpoint|Members'`,
       );
       r.note += ` | not finished: ${d.stdout.replaceAll("\n", " / ").slice(0, 600)}`;
