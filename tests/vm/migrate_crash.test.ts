@@ -4,8 +4,8 @@
  * once with md held to 500 KiB/s. Five lanes are held at chosen points of their own migration
  * (MDTS_FAULT action=hang right after the N-th migration-record or copy-area write, counted
  * per disk written: md stops at the window's end, nothing more is written; `copy:2` leaves a
- * torn backup), the sixth starts 20 s later and cuts the power when md passed a share of its
- * volume, so one cut gives six cut points. After the boot `mdts -A` assembles each
+ * torn backup), the sixth starts last and cuts the power when md passed a share of its volume,
+ * so one cut gives six cut points. After the boot `mdts -A` assembles each
  * container, which continues the migration in the background; each lane must end in the new
  * shape (md's level, chunk_size, raid_disks; no migration in the metadata), its data
  * byte-identical to the pattern written before (cmp), and mdadm 4.2's -E equal to ours.
@@ -136,14 +136,19 @@ async function round(lanes: Lane[], label: string): Promise<void> {
     `sleep 0.02; done`;
   vm.start(`bash -c '${watch.replaceAll("'", "'\\''")}'`);
   const cut = vm.cutOnSignal("cut", { timeoutMs: 600_000 });
-  for (const l of placed) {
+  // one grow at a time, the cutter last: `mdts --grow` returns once its background child
+  // runs (six Deno starts at once on the two emulated CPUs overran the child's 120 s start
+  // limit); a held lane stops at its point, so the order does not change where it stops
+  for (const l of [...placed].sort((a, b) => Number(a === cutter) - Number(b === cutter))) {
     const arg = l.change === "chunk" ? "--chunk=256" : "--level=5";
-    // the cutter starts last: the held lanes reach their points before its cut
-    const delay = l.cutAtPercent !== undefined ? "sleep 20; " : "";
-    vm.start(
-      `${delay}${faultEnv(l)} ${mdts} --grow /dev/md/${l.id}v ${arg} ` +
-        `>>${vm.workDir}/grow-${l.id}.log 2>&1`,
+    const out = ok(
+      await vm.run(
+        `set -o pipefail; ${faultEnv(l)} ${mdts} --grow /dev/md/${l.id}v ${arg} 2>&1 | ` +
+          `tee -a ${vm.workDir}/grow-${l.id}.log`,
+        { timeoutMs: 300_000 },
+      ),
     );
+    console.log(`${l.id}: ${out.trim()}`);
   }
   console.log(`${label}: cut ${JSON.stringify(await cut)}`);
   await vm.boot();
