@@ -558,6 +558,13 @@ export async function resumeGrow(ctx: GrowContext, at: ResumePoint): Promise<Gro
       if (v.index === at.volumeIndex && at.unit > 0) {
         report.volumes.push(await continueVolume(r, v, at.unit, number));
       } else {
+        if (v.index === at.volumeIndex) {
+          // assembly starts a volume whose reshape has not begun read-only; md refuses
+          // raid_disks on it with EROFS (seen on the real kernel), so make it writable first
+          const array = ctx.kernel.array(v.device);
+          const state = await array.arrayState();
+          if (state === "readonly" || state === "read-auto") await array.setArrayState("active");
+        }
         report.volumes.push(await r.volume(v, number));
       }
     }
