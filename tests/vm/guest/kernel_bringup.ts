@@ -85,11 +85,12 @@ async function raid0(disks: string[]) {
   });
   await k.stopArray(a.devnm);
   const after = await attempt(() => a.arrayState());
-  // the device is deleted once the last reference (often udev's) is dropped: wait up to 10 s
+  // the device is deleted once the last reference (often udev's) is dropped; on a loaded
+  // machine (a CI run: 10 s were not enough) that can take long: wait up to 60 s
   const gone = async () =>
     await attempt(async () => (await Deno.stat(`/sys/block/${a.devnm}`)).isDirectory);
   let sysfsAfter = await gone();
-  for (let i = 0; i < 100 && sysfsAfter === true; i++) {
+  for (let i = 0; i < 600 && sysfsAfter === true; i++) {
     await new Promise((r) => setTimeout(r, 100));
     sysfsAfter = await gone();
   }
