@@ -422,13 +422,7 @@ export function resumePlan(
         "attach it and assemble the container again",
       );
     }
-    return {
-      serial,
-      path: d.path,
-      majMin: d.majMin,
-      sizeSectors: Number(d.sizeBytes / 512n),
-      sectorSize: d.sectorSize,
-    };
+    return spareFact(serial, d);
   });
   const decision = planGrow(pre.view, { ...facts, busy: [], spares }, {
     raidDevices: pre.newRaidDisks,
@@ -444,6 +438,17 @@ export function resumePlan(
     );
   }
   return decision.plan;
+}
+
+/** A container disk offered to the planner as the spare it was when the grow began. */
+function spareFact(serial: string, d: ResumeDisk & { majMin: string }): SpareFact {
+  return {
+    serial,
+    path: d.path,
+    majMin: d.majMin,
+    sizeSectors: Number(d.sizeBytes / 512n),
+    sectorSize: d.sectorSize,
+  };
 }
 
 /**
@@ -498,13 +503,7 @@ function migrationResumePlan(
     }
     rec.status = ((rec.status | DISK_STATUS.SPARE) & ~DISK_STATUS.CONFIGURED) >>> 0;
     planView.spares.push(rec);
-    spares = [{
-      serial,
-      path: d.path,
-      majMin: d.majMin,
-      sizeSectors: Number(d.sizeBytes / 512n),
-      sectorSize: d.sectorSize,
-    }];
+    spares = [spareFact(serial, d)];
   }
   const decision = planMigration(planView, { ...facts, busy: [], spares }, {
     volumeIndex: index,

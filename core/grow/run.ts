@@ -211,9 +211,9 @@ export class Runner {
       const m = volumeInGeneralMigration(c.mpb);
       if (m && m.index === v.index) return c;
       const vol = c.mpb.volumes[v.index];
-      if (!m && vol && this.reached(v, vol)) return null;
-      // grown already while a later volume migrates: a resume after a cut between the two
-      if (m && vol && vol.migrState === 0 && this.reached(v, vol)) return null;
+      // grown already: with no migration left, or while a later volume migrates (a resume
+      // after a cut between the two)
+      if (vol && this.reached(v, vol) && (!m || vol.migrState === 0)) return null;
       if (this.now() > deadline) {
         throw new Error(
           `the monitor did not put volume ${v.name} into migration within ` +
