@@ -156,3 +156,16 @@ Deno.test("vm: a guest signal cuts the power at once; unsynced writes are lost, 
   );
   assert.equal(lost.trim(), "0", "the unsynced write survived the power cut");
 });
+
+Deno.test("vm: a guest that dies during boot is booted once more, then the panic is reported", async () => {
+  // rdinit pointing nowhere: the kernel finds no init and panics (panic=-1 powers it off at once).
+  await using vm = new Vm({ label: "selftest-boot-death", kernelArgs: ["rdinit=/no/such/init"] });
+  const err = await vm.boot().then(() => null, (e: Error) => e);
+  assert.ok(err, "boot() succeeded with no init");
+  assert.match(err.message, /VM boot 1 failed: qemu exited on its own/);
+  // The pipes were drained before the error was built: the panic line is in it.
+  assert.match(err.message, /Kernel panic/);
+  const kept = [...Deno.readDirSync(vm.workDir)].map((e) => e.name);
+  assert.ok(kept.includes("boot-1-attempt-1.console.log"), `first attempt's console: ${kept}`);
+  assert.equal(vm.bootNo, 1);
+});

@@ -132,6 +132,10 @@ interface Running {
   reaped: boolean;
 }
 
+/** qemu ended by itself before the guest agent reported ready. */
+class QemuDiedDuringBoot extends Error {}
+const BOOT_ATTEMPTS = 2;
+
 /** qemu processes of this process still running: killed on exit even if a test forgot dispose. */
 const liveQemus = new Set<Deno.ChildProcess>();
 globalThis.addEventListener("unload", () => {
@@ -246,6 +250,26 @@ export class Vm {
       }
     }
     const bootNo = ++this.#bootNo;
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#startQemu(bootNo);
+      } catch (e) {
+        // A guest that dies before its agent is up has run nothing on the disks, so booting again on
+        // them is the same boot. Seen once in CI: qemu exited 1 s into the kernel's PCI scan.
+        if (!(e instanceof QemuDiedDuringBoot) || attempt >= BOOT_ATTEMPTS) throw e;
+        await this.#reap();
+        const kept = `${this.workDir}/boot-${bootNo}-attempt-${attempt}.console.log`;
+        await Deno.rename(`${this.workDir}/boot-${bootNo}/console.log`, kept).catch(() => {});
+        globalThis.console.error(
+          `vm: boot ${bootNo}, attempt ${attempt} of ${BOOT_ATTEMPTS}: ${e.message}\n` +
+            `vm: console kept in ${kept}; booting again on the same disks`,
+        );
+      }
+    }
+  }
+
+  async #startQemu(bootNo: number): Promise<BootInfo> {
+    const kernel = this.#kernel!;
     const chanDir = `${this.workDir}/boot-${bootNo}`;
     await Deno.remove(chanDir, { recursive: true }).catch(() => {});
     await Deno.mkdir(`${chanDir}/jobs`, { recursive: true });
@@ -277,9 +301,9 @@ export class Vm {
       "-smp",
       String(this.#opts.smp ?? 2),
       "-kernel",
-      this.#kernel.vmlinuz,
+      kernel.vmlinuz,
       "-initrd",
-      this.#kernel.initrd,
+      kernel.initrd,
       "-append",
       append,
       "-chardev",
@@ -382,7 +406,9 @@ export class Vm {
         };
       }
       if (run.exited) {
-        throw new Error(
+        // The console's last lines (a panic message) may still be in the pipe.
+        await Promise.race([run.pumps, sleep(3000)]);
+        throw new QemuDiedDuringBoot(
           `VM boot ${bootNo} failed: ${this.#describeDeath(run)}\n` +
             `--- console tail (${console.path}) ---\n${console.tail()}`,
         );
