@@ -31,6 +31,9 @@ export interface WriteRequest {
   purpose: WritePurpose;
   /** Short human text, e.g. "anchor of /dev/vdb, generation 0x2a". */
   what: string;
+  /** Reshape writes (migration record, copy area): the volume and the unit they belong to,
+   * so a fault rule can pick a point of the reshape (MDTS_FAULT volume=, unit=). */
+  reshapeAt?: { volume: string; unit: number };
 }
 
 /** THE seam: every disk write of mdts goes through an implementation of this. */

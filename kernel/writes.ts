@@ -11,10 +11,17 @@ import { KernelError } from "./errno.ts";
 
 export type FaultAction = "fail" | "hang" | "exit" | "signal";
 
-/** A parsed MDTS_FAULT rule: the (after+1)-th write matching purpose/device triggers `action`. */
+/**
+ * A parsed MDTS_FAULT rule: the (after+1)-th write matching purpose/device/volume/unit
+ * triggers `action`.
+ */
 export interface FaultRule {
   purpose: WritePurpose | "*";
   device: string | null;
+  /** Only reshape writes of this volume (by name). */
+  volume: string | null;
+  /** Only reshape writes at or past this migration unit (a window may skip a unit). */
+  unit: number | null;
   after: number;
   action: FaultAction;
   /** Trigger before the write reaches the disk, or after it (and its flush) completed. */
@@ -36,14 +43,16 @@ const PURPOSES: ReadonlyArray<WritePurpose | "*"> = [
 const ACTIONS: ReadonlyArray<FaultAction> = ["fail", "hang", "exit", "signal"];
 
 /**
- * Parses `purpose=migration-record,after=3,action=fail` (keys: purpose, device, after, action,
- * when=before|after, code=N). Throws on unknown keys or values so a typo cannot silently
+ * Parses `purpose=migration-record,after=3,action=fail` (keys: purpose, device, volume, unit,
+ * after, action, when=before|after, code=N). Throws on unknown keys or values so a typo cannot silently
  * disable a crash test.
  */
 export function parseFaultRule(text: string): FaultRule {
   const rule: FaultRule = {
     purpose: "*",
     device: null,
+    volume: null,
+    unit: null,
     after: 0,
     action: "fail",
     when: "before",
@@ -63,10 +72,15 @@ export function parseFaultRule(text: string): FaultRule {
       case "device":
         rule.device = value;
         break;
+      case "volume":
+        rule.volume = value;
+        break;
       case "after":
+      case "unit":
       case "code": {
         if (!/^\d+$/.test(value)) throw new Error(`MDTS_FAULT: ${key}=${value} is not a number`);
         if (key === "after") rule.after = Number(value);
+        else if (key === "unit") rule.unit = Number(value);
         else rule.exitCode = Number(value);
         break;
       }
@@ -84,7 +98,8 @@ export function parseFaultRule(text: string): FaultRule {
         break;
       default:
         throw new Error(
-          `MDTS_FAULT: unknown key "${key}"; keys are purpose, device, after, action, when, code`,
+          `MDTS_FAULT: unknown key "${key}"; keys are purpose, device, volume, unit, after, ` +
+            `action, when, code`,
         );
     }
   }
@@ -186,6 +201,10 @@ export class WriteSeam implements BlockWriter {
     if (!f || this.#fired) return false;
     if (f.purpose !== "*" && f.purpose !== req.purpose) return false;
     if (f.device !== null && f.device !== req.device) return false;
+    if (f.volume !== null && req.reshapeAt?.volume !== f.volume) return false;
+    if (f.unit !== null && (req.reshapeAt === undefined || req.reshapeAt.unit < f.unit)) {
+      return false;
+    }
     this.#matched++;
     if (this.#matched <= f.after) return false;
     this.#fired = true;

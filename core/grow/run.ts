@@ -331,7 +331,13 @@ export class Runner {
     return map.ord.slice(0, 2).map((o) => this.disk(diskSerial(c.mpb.disks[ordIndex(o)])));
   }
 
-  async writeRecord(c: ImsmContainer, v: VolumePlan, rec: MigrationRecord | null): Promise<void> {
+  /** `unit`: where the reshape is (the record's unit; the last unit when clearing it). */
+  async writeRecord(
+    c: ImsmContainer,
+    v: VolumePlan,
+    rec: MigrationRecord | null,
+    unit: number,
+  ): Promise<void> {
     for (const d of this.recordDisks(c, v)) {
       const size = await this.kernel.blocks.size(d.path);
       const ss = d.sectorSize;
@@ -343,19 +349,21 @@ export class Runner {
         what: rec === null
           ? `cleared migration record of ${d.path}`
           : `migration record of ${d.path}: unit ${rec.currMigrUnitLo}, status ${rec.recStatus}`,
+        reshapeAt: { volume: v.name, unit },
       });
       await this.kernel.writer.flush(d.path);
     }
   }
 
   clearRecords(v: VolumePlan, c: ImsmContainer): Promise<void> {
-    return this.writeRecord(c, v, null);
+    const units = migrationGeometry(c.mpb, v.index, v.componentSectors).unit.numUnits;
+    return this.writeRecord(c, v, null, units);
   }
 
   /** Record on disk, then the monitor stores the unit in the MPB (update + ping). */
   async checkpoint(c: ImsmContainer, v: VolumePlan, rec: MigrationRecord): Promise<void> {
-    await this.writeRecord(c, v, rec);
     const unit = BigInt(rec.currMigrUnitLo) + (BigInt(rec.currMigrUnitHi) << 32n);
+    await this.writeRecord(c, v, rec, Number(unit));
     await this.monitor.update(encodeCheckpointUpdate(unit));
   }
 
@@ -390,6 +398,7 @@ export class Runner {
         data: images[i],
         purpose: "copy-area",
         what: `copy area of ${d.path}: unit ${unit}, slot ${i}`,
+        reshapeAt: { volume: g.volumeName, unit },
       });
     }
     for (let i = 0; i < images.length; i++) {

@@ -220,3 +220,53 @@ Deno.test("grow run: reshape_container_disks blob is mdadm's (observed bytes)", 
   );
   assert.equal(packDev("259:300"), (300 & 0xff) | (259 << 8) | ((300 & ~0xff) << 12));
 });
+
+Deno.test("grow run: reshape writes name their volume and unit (MDTS_FAULT volume=, unit= pick them)", async () => {
+  const { s, running, disks, plan } = await fixture();
+  const seen: { purpose: string; unit: number | null; volume?: string; at?: number }[] = [];
+  const origWrite = s.kernel.writer.write.bind(s.kernel.writer);
+  s.kernel.writer.write = async (req) => {
+    // the monitor's own record clear (when it ends the migration) is not the grow's
+    if (req.device === "/dev/vda" && req.reshapeAt !== undefined) {
+      const r = req.purpose === "migration-record"
+        ? parseMigrationRecord(req.data, req.device)
+        : null;
+      seen.push({
+        purpose: req.purpose,
+        unit: r ? r.currMigrUnitLo : null,
+        volume: req.reshapeAt?.volume,
+        at: req.reshapeAt?.unit,
+      });
+    }
+    return await origWrite(req);
+  };
+  await runGrowPlan({
+    kernel: s.kernel,
+    monitor: link(s, []),
+    plan,
+    disks,
+    load: () => loadContainer(s.kernel.blocks, disks.map((d) => d.path)),
+    sleep: async () => {
+      s.kernel.md.advanceSync("md126", 1024n);
+      await new Promise((r) => setTimeout(r, 0));
+    },
+    pollMs: 1,
+    monitorTimeoutMs: 5_000,
+  });
+  s.monitor.stop();
+  await running;
+  const name = plan.volumes[0].name;
+  assert.ok(seen.length >= 10 && seen.every((w) => w.volume === name), JSON.stringify(seen));
+  // a record names the unit it records; the copy area the unit it backs up (the record after
+  // it says so with status 1); the cleared record the end (unit 16 of 16)
+  const records = seen.filter((w) => w.purpose === "migration-record");
+  for (const w of records.slice(0, -1)) assert.equal(w.at, w.unit);
+  assert.deepEqual(records.at(-1), {
+    purpose: "migration-record",
+    unit: null,
+    volume: name,
+    at: 16,
+  });
+  const copies = seen.filter((w) => w.purpose === "copy-area").map((w) => w.at);
+  assert.deepEqual(copies, [0, 1, 2]);
+});

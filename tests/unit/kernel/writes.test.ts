@@ -25,6 +25,8 @@ Deno.test("parseFaultRule: keys, defaults and errors", () => {
   assert.deepEqual(parseFaultRule("purpose=migration-record,after=3,action=fail"), {
     purpose: "migration-record",
     device: null,
+    volume: null,
+    unit: null,
     after: 3,
     action: "fail",
     when: "before",
@@ -170,4 +172,34 @@ Deno.test("fault hang before: the write is not performed while hanging", async (
   release();
   await pending;
   assert.equal(d.writes.length, 1);
+});
+
+Deno.test("fault volume=, unit=: only reshape writes of that volume at or past that unit count", async () => {
+  assert.deepEqual(parseFaultRule("volume=r5av0,unit=9,after=1"), {
+    purpose: "*",
+    device: null,
+    volume: "r5av0",
+    unit: 9,
+    after: 1,
+    action: "fail",
+    when: "before",
+    exitCode: 99,
+  });
+  assert.throws(() => parseFaultRule("unit=x"), /unit=x is not a number/);
+  const d = disks();
+  const seam = new WriteSeam({
+    mode: "real",
+    target: d,
+    fault: parseFaultRule("purpose=migration-record,volume=v0,unit=9,after=1,action=fail"),
+  });
+  const at = (i: number, volume: string, unit: number): WriteRequest => ({
+    ...req(i),
+    reshapeAt: { volume, unit },
+  });
+  await seam.write(req(0)); // no reshape position: never matches
+  await seam.write(at(1, "v0", 8)); // before unit 9
+  await seam.write(at(2, "v1", 12)); // another volume
+  await seam.write(at(3, "v0", 10)); // first match (a window skipped unit 9)
+  await assert.rejects(() => seam.write(at(4, "v0", 10)), /migration-record write #2/);
+  assert.equal(d.writes.length, 4);
 });
