@@ -2,24 +2,41 @@
  * Power cuts during container OCE on a real kernel, and the resume after them.
  *
  * One round = one boot with several lanes, each lane its own container on its own disks
- * (raid5 3->4, raid0 2->3, raid0 + raid5 3->4), grown by mdts or by the real mdadm 4.2, all
- * started together; one power cut (at a time, or when an event of one lane happens), a boot
- * on the same disks, assembly by mdts or mdadm (which continue the reshape in the
- * background), and for each lane: did it finish, and how many bytes of each volume differ
- * from the pattern written before the grow (cmp against the pattern file kept on the host).
+ * (raid5 3->4, raid0 2->3, raid0 + raid5 3->4), grown by mdts or by the real mdadm 4.2; one
+ * power cut (at a time, or when an event of one lane happens), a boot on the same disks,
+ * assembly by mdts or mdadm (which continue the reshape in the background), and for each
+ * lane: did it finish, and how many bytes of each volume differ from the pattern written
+ * before the grow (cmp against the pattern file kept on the host).
  *
- * Cut rules: `time:MS` after the grows were launched; events of one lane: `ckpt:N` (mdts
- * only: right after its N-th migration-record write, MDTS_FAULT signal), `copy:N` (after its
- * N-th copy-area write), `pos:P` (md passed P % of the migrating volume: mid-window),
- * `reshape-end:I` (volume I's reshape finished, before the migration end / size change),
- * `size:I` (volume I's array_size changed), `takeover-back:I` (volume I back to raid0).
+ * Cut rules and hold points (events of one lane; ckpt/copy/unit/end are mdts only, through
+ * MDTS_FAULT): `ckpt:N` right after its N-th migration-record write (one record = a write on
+ * each of two disks), `copy:N` after its N-th copy-area write, `unit:I:U` right after the
+ * first record at or past unit U of volume I is on both disks (the checkpoint of a window
+ * ending there), `end:I` right after volume I's record was cleared; `pos:P[:I]` md passed P %
+ * of volume I (default: the raid5 one): the middle of a window, `reshape-end:I` volume I's
+ * reshape finished (before the migration end / size change), `size:I` volume I's array_size
+ * changed, `takeover-back:I` volume I back to raid0; `time:MS` after the grows were launched.
  *
- * Run the full matrix: `deno task test:crash-matrix` (writes tests/vm/crash_results.md).
+ * Lanes held at a point (`holdAt`) start first; the lane that cuts starts when every held
+ * lane is at its point (a marker in the signal dir), so each held lane is cut exactly there.
+ *
+ * Run: `deno task test:crash-matrix [N...]` (rounds N of matrix(); one per run is kinder to
+ * the shared VM): stores the rounds' rows in tests/vm/crash_results.json (replacing only
+ * those rounds) and writes tests/vm/crash_results.md from every stored round.
  */
 import { mdtsCommand, type RunResult, Vm } from "./harness/vm.ts";
+import {
+  type LaneResult,
+  mergeRounds,
+  parseStore,
+  renderResults,
+  type Shape,
+  type StoredRound,
+  type Tool,
+} from "./crash_results.ts";
 
-export type Shape = "r5" | "r0" | "r05";
-export type Tool = "mdts" | "mdadm";
+export type { LaneResult, Shape, Tool };
+export { resultsTable, summaryTable } from "./crash_results.ts";
 
 export interface Lane {
   id: string;
@@ -32,35 +49,18 @@ export interface Lane {
   corruptCopyArea?: boolean;
   /** Start this lane's grow this many ms after the others. */
   delayMs?: number;
-  /** mdts lanes: stop this lane's grow right after its event (`ckpt:N`/`copy:N`), then wait
-   * for the cut another lane triggers: several lanes cut at chosen points in one boot. */
+  /** mdts lanes: stop this lane's grow right after its event (`ckpt:N`, `copy:N`,
+   * `unit:I:U`, `end:I`), then wait for the cut another lane triggers: several lanes cut at
+   * chosen points in one boot. */
   holdAt?: string;
 }
 
 export interface Rule {
-  /** time:MS | ckpt:N | copy:N | pos:P | reshape-end:I | size:I | takeover-back:I */
+  /** time:MS | ckpt:N | copy:N | unit:I:U | end:I | pos:P[:I] | reshape-end:I | size:I |
+   * takeover-back:I */
   kind: string;
   /** Lane whose event cuts (event rules). */
   lane?: string;
-}
-
-export interface LaneResult {
-  round: string;
-  lane: string;
-  shape: Shape;
-  grow: Tool;
-  resume: Tool;
-  rule: string;
-  /** What the metadata said after the cut (mdadm -E on the first disk). */
-  atCut: string;
-  resumed: boolean;
-  bytesDiffering: number | null;
-  note: string;
-  /** Where the cut fell for this lane: before its grow began, during it, after it ended. */
-  phase: "before" | "during" | "after";
-  assembleExit: number;
-  /** Corrupted copy area: refused, nothing written, volume not started. */
-  refusedClean?: boolean;
 }
 
 const SHAPES: Record<
@@ -170,11 +170,23 @@ async function writePatterns(vm: Vm, l: Placed): Promise<void> {
   }
 }
 
-function growCommand(mdts: string, l: Placed, env: string): string {
+/** How long the lane that cuts waits for the held lanes to reach their points. */
+const HOLD_WAIT_S = 420;
+
+/**
+ * `waitHolds`: held lanes to wait for (their markers held-<id>) before this lane starts.
+ * mdts lanes log their writes next to the signal dir (kept by the host across the cut).
+ */
+function growCommand(mdts: string, l: Placed, env: string, waitHolds: string[] = []): string {
   const n = SHAPES[l.shape].grow;
   const delay = l.delayMs ? `sleep ${l.delayMs / 1000}; ` : "";
-  const tool = l.grow === "mdts" ? `${env} ${mdts}` : "mdadm";
-  return `${delay}${tool} --grow /dev/md/${l.id} --raid-devices=${n} ` +
+  const wait = waitHolds.length === 0 ? "" : `for i in $(seq ${HOLD_WAIT_S * 5}); do ` +
+    waitHolds.map((id) => `[ -e $MDTS_VM_SIGNALS/held-${id} ]`).join(" && ") +
+    ` && break; sleep 0.2; done; `;
+  const tool = l.grow === "mdts"
+    ? `MDTS_WRITE_LOG=$MDTS_VM_SIGNALS/../writes-${l.id}.log ${env} ${mdts}`
+    : "mdadm";
+  return `${wait}${delay}${tool} --grow /dev/md/${l.id} --raid-devices=${n} ` +
     `>>${"$MDTS_VM_SIGNALS"}/../grow-${l.id}.log 2>&1`;
 }
 
@@ -186,7 +198,11 @@ function watcher(rule: Rule, l: Placed): string | null {
     `sleep 0.2; done; A=/sys/block/$V/md`;
   switch (kind) {
     case "pos": {
-      const vol = l.volumes.find((v) => v.level === 5) ?? l.volumes[0];
+      const which = rule.kind.split(":")[2];
+      const vol = which !== undefined
+        ? l.volumes[Number(which)]
+        : l.volumes.find((v) => v.level === 5) ?? l.volumes[0];
+      if (!vol) throw new Error(`rule ${rule.kind}: lane ${l.id} has no volume ${which}`);
       const idx = l.volumes.indexOf(vol);
       const max = Math.round(((vol.newKiB * 2) * Number(arg)) / 100);
       return `${sys(String(idx))}; while :; do p=$(cat $A/reshape_position 2>/dev/null); ` +
@@ -208,19 +224,63 @@ function watcher(rule: Rule, l: Placed): string | null {
   }
 }
 
-function faultEnv(rule: Rule, l: Placed): string {
-  const rule1 = (kind: string, action: string) => {
-    const [k, arg] = kind.split(":");
-    const purpose = k === "ckpt" ? "migration-record" : "copy-area";
-    return `MDTS_FAULT=purpose=${purpose},after=${Number(arg) - 1},action=${action},when=after`;
-  };
-  const [kind] = rule.kind.split(":");
-  if (rule.lane === l.id && (kind === "ckpt" || kind === "copy")) {
-    return `${rule1(rule.kind, "signal")} MDTS_FAULT_MARKER=$MDTS_VM_SIGNALS/cut`;
+/** Migration units of volume `index` of a shape (1 MiB of each member per unit). */
+export function unitsOf(shape: Shape, index: number): number {
+  const v = SHAPES[shape].vols[index];
+  if (!v) throw new Error(`shape ${shape} has no volume ${index}`);
+  return v[1];
+}
+
+const WRITE_EVENTS = ["ckpt", "copy", "unit", "end"];
+
+/** The MDTS_FAULT rule (without action) that stops an mdts grow at event `kind` of lane `l`. */
+export function faultPoint(kind: string, l: { id: string; shape: Shape }): string {
+  const [k, a, b] = kind.split(":");
+  const volume = (i: string) => `${l.id}v${Number(i)}`;
+  switch (k) {
+    case "ckpt":
+    case "copy": {
+      const purpose = k === "ckpt" ? "migration-record" : "copy-area";
+      return `purpose=${purpose},after=${Number(a) - 1}`;
+    }
+    case "unit": // both disks of the first record at or past the unit
+      return `purpose=migration-record,volume=${volume(a)},unit=${Number(b)},after=1`;
+    case "end": // the last record (both disks), then its clear (both disks)
+      return `purpose=migration-record,volume=${volume(a)},unit=${
+        unitsOf(l.shape, Number(a))
+      },after=3`;
+    default:
+      throw new Error(`${kind} is not a write event (${WRITE_EVENTS.join(", ")})`);
   }
-  // a lane held at its own event until another lane's event cuts the power
-  if (l.holdAt) return rule1(l.holdAt, "hang");
+}
+
+function faultEnv(rule: Rule, l: Placed): string {
+  const [kind] = rule.kind.split(":");
+  if (rule.lane === l.id && WRITE_EVENTS.includes(kind)) {
+    return `MDTS_FAULT=${faultPoint(rule.kind, l)},action=signal,when=after ` +
+      `MDTS_FAULT_MARKER=$MDTS_VM_SIGNALS/cut`;
+  }
+  // a lane held at its own event until another lane's event cuts the power; its marker
+  // tells the lane that cuts to start
+  if (l.holdAt) {
+    return `MDTS_FAULT=${faultPoint(l.holdAt, l)},action=signal,when=after ` +
+      `MDTS_FAULT_MARKER=$MDTS_VM_SIGNALS/held-${l.id}`;
+  }
   return "";
+}
+
+/** The last reshape write of an MDTS_WRITE_LOG (tab-separated lines of kernel/writes.ts). */
+export function lastReshapeWrite(log: string): string | undefined {
+  const counts: Record<string, number> = {};
+  let last: string | undefined;
+  for (const line of log.split("\n")) {
+    const f = line.split("\t");
+    if (f[1] !== "write" || (f[5] !== "migration-record" && f[5] !== "copy-area")) continue;
+    counts[f[5]] = (counts[f[5]] ?? 0) + 1;
+    const what = f[7] ? JSON.parse(f[7]) as string : "";
+    last = `${f[5]} write #${counts[f[5]]}: ${what}`;
+  }
+  return last;
 }
 
 /** Flips 64 bytes in the copy area of the lane's first disk (host side, VM off). */
@@ -353,10 +413,30 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
   const watch = watcher(o.rule, ruleLane);
   if (watch) vm.start(`bash -c '${watch.replaceAll("'", "'\\''")}'`);
   const [kind, arg] = o.rule.kind.split(":");
-  const cut = kind === "time" ? null : vm.cutOnSignal("cut", { timeoutMs: 400_000 });
-  for (const l of lanes) vm.start(growCommand(mdts, l, faultEnv(o.rule, l)));
+  const cut = kind === "time" ? null : vm.cutOnSignal("cut", { timeoutMs: 900_000 });
+  // the host's view of the guest's signal dir and of the dir next to it (the write logs)
+  const signals = vm.signalPath("x").slice(0, -2);
+  const chanDir = signals.replace(/\/signals\/?$/, "");
+  const held = lanes.filter((l) => l.holdAt).map((l) => l.id);
+  for (const l of lanes) {
+    vm.start(growCommand(mdts, l, faultEnv(o.rule, l), l.holdAt ? [] : held));
+  }
   const info = kind === "time" ? await vm.cutAfter(Number(arg)) : await cut!;
   log(`${o.name}: cut ${JSON.stringify(info)}`);
+  const exists = (path: string) => {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const heldThere = new Map(held.map((id) => [id, exists(`${signals}/held-${id}`)]));
+  const lastWrites = new Map<string, string | undefined>();
+  for (const l of lanes.filter((x) => x.grow === "mdts")) {
+    const text = await Deno.readTextFile(`${chanDir}/writes-${l.id}.log`).catch(() => "");
+    lastWrites.set(l.id, lastReshapeWrite(text) ?? "none");
+  }
   for (const l of lanes) if (l.corruptCopyArea) await corruptCopyArea(vm, l);
   await vm.boot();
   const results: LaneResult[] = [];
@@ -387,6 +467,8 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
       note: out.slice(0, 400),
       phase: "during",
       assembleExit: a.code,
+      held: heldThere.get(l.id),
+      lastWrite: lastWrites.get(l.id),
     };
     if (l.corruptCopyArea) {
       const after = (await md5s()).stdout;
@@ -428,82 +510,104 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
   return results;
 }
 
-export function resultsTable(rows: LaneResult[]): string {
-  const head = "| round | lane | shape | grown by | resumed by | cut | cut fell | state at cut | " +
-    "finished | bytes differing |\n|---|---|---|---|---|---|---|---|---|---|\n";
-  return head +
-    rows.map((r) =>
-      `| ${r.round} | ${r.lane} | ${r.shape} | ${r.grow} | ${r.resume} | ${r.rule} | ${r.phase} | ` +
-      `${r.atCut.replaceAll("|", "/")} | ` +
-      `${
-        r.refusedClean !== undefined ? `refused: ${r.refusedClean}` : r.resumed ? "yes" : "no"
-      } | ` +
-      `${r.bytesDiffering ?? "-"} |`
-    ).join("\n") + "\n";
-}
-
-/** Per tool pair: cut points (lanes cut inside their grow), how many finished, bytes lost. */
-export function summaryTable(rows: LaneResult[]): string {
-  const groups = new Map<string, LaneResult[]>();
-  for (const r of rows.filter((x) => x.refusedClean === undefined)) {
-    const key = `${r.grow} -> ${r.resume}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  const lines = [
-    "| grown by -> resumed by | cut points (inside the grow) | also cut before/after | " +
-    "resumed and finished | bytes differing (sum) | lanes with any byte lost |",
-    "|---|---|---|---|---|---|",
-  ];
-  for (const [key, rs] of groups) {
-    const inside = rs.filter((r) => r.phase === "during");
-    const lost = rs.filter((r) => (r.bytesDiffering ?? 0) > 0 || !r.resumed);
-    lines.push(
-      `| ${key} | ${inside.length} | ${rs.length - inside.length} | ` +
-        `${inside.filter((r) => r.resumed).length}/${inside.length} | ` +
-        `${rs.reduce((n, r) => n + (r.bytesDiffering ?? 0), 0)} | ${lost.length} |`,
-    );
-  }
-  return lines.join("\n") + "\n";
-}
+/**
+ * Hold points of each shape (`holdAt`), spread over the whole grow. Units are 1 MiB of each
+ * member: r5 and r0 have 16 (units 0-2 go through the copy area), r05 8 per volume (raid0
+ * 3->4: units 0-3 through the copy area; raid5 3->4: 0-2). A record is two writes (slot 0 and
+ * 1 disks); a critical unit is a record (status 1, after its copy area) and one after its
+ * window (status 0, the next unit); the copy area is one write per disk of the container.
+ */
+export const HOLDS: Record<Shape, string[]> = {
+  r5: [
+    "ckpt:2", // the first record (unit 0) on both disks: migration started, nothing moved
+    "copy:2", // unit 0's backup on 2 of the 4 disks: a torn copy area, the record says normal
+    "ckpt:3", // the backup record of unit 0 on one disk only: the two records disagree
+    "ckpt:4", // unit 0 in the copy area, recorded on both disks (restore at assembly)
+    "ckpt:6", // window 0 done: unit 1 recorded
+    "copy:6", // unit 1's backup torn
+    "ckpt:8", // unit 1 in the copy area
+    "ckpt:12", // unit 2 in the copy area
+    "ckpt:14", // the last critical window done: unit 3 recorded
+    "unit:0:5",
+    "unit:0:7",
+    "unit:0:9",
+    "unit:0:11",
+    "unit:0:13",
+    "unit:0:15",
+    "end:0", // the last record cleared: reshape done, migration not yet ended
+  ],
+  r0: [
+    "ckpt:1", // the first record on one disk only
+    "ckpt:2",
+    "copy:2", // unit 0's backup on 2 of the 3 disks
+    "ckpt:4",
+    "copy:5", // unit 1's backup torn
+    "ckpt:6",
+    "ckpt:8",
+    "ckpt:10",
+    "ckpt:12",
+    "ckpt:14",
+    "unit:0:4",
+    "unit:0:6",
+    "unit:0:8",
+    "unit:0:10",
+    "unit:0:12",
+    "unit:0:14",
+    "end:0", // reshape done, still raid4, before the size change and the takeover back
+  ],
+  r05: [
+    // volume 0 (raid0 3->4, run as raid4): units 0-3 through the copy area
+    "ckpt:2",
+    "copy:3", // unit 0's backup on 3 of the 4 disks
+    "ckpt:4",
+    "unit:0:2", // unit 2 recorded (both disks), before its backup
+    "ckpt:12", // unit 2 in the copy area
+    "copy:14", // unit 3's backup torn
+    "ckpt:16", // unit 3 in the copy area
+    "unit:0:4", // unit 4 recorded: past the critical section
+    "unit:0:6",
+    "end:0", // volume 0 done, volume 1 not begun
+    // volume 1 (raid5 3->4): units 0-2 through the copy area
+    "unit:1:0", // volume 1's first record
+    "unit:1:1",
+    "unit:1:2",
+    "unit:1:3",
+    "unit:1:5",
+    "unit:1:7",
+    "end:1",
+  ],
+};
 
 /**
- * The full matrix. mdts rounds: six lanes (two of each shape), five held at chosen events of
- * their own grow and one cut by the round's rule, so one boot gives six cut points; 10 rounds
- * = 20 per shape. mdadm 4.2 rounds: its grows cannot be held, so six lanes start 0-20 s apart
- * and one cut by time falls at a different point of each; 5 rounds = 10 per shape.
+ * Rules of the lane that cuts the power in each mdts round: the middle of a window (early,
+ * in the critical section, and late), the end of the reshape before the migration ends, the
+ * final size change, the backward takeover to raid0.
+ */
+export const CUTTERS: { rule: string; shape: Shape }[] = [
+  { rule: "pos:10", shape: "r5" }, // inside unit 1's window (a copy-area unit)
+  { rule: "pos:40", shape: "r0" },
+  { rule: "pos:40:0", shape: "r05" }, // the raid0 volume, run as raid4
+  { rule: "size:0", shape: "r5" },
+  { rule: "takeover-back:0", shape: "r0" },
+  { rule: "pos:60:1", shape: "r05" }, // the raid5 volume, the raid0 one done
+  { rule: "pos:75", shape: "r5" },
+  { rule: "size:0", shape: "r0" },
+  { rule: "takeover-back:0", shape: "r05" }, // between the two volumes
+  { rule: "reshape-end:0", shape: "r5" },
+];
+
+/**
+ * The full matrix. mdts rounds: six lanes (two of each shape), five held at points of their
+ * own grow (HOLDS, each used once) and one cutting by the round's rule (CUTTERS), so one boot
+ * gives six cut points; 10 rounds = 20 per shape. mdadm 4.2 rounds: its grows cannot be
+ * held, so six lanes start 0-20 s apart and the cut (by time, or at an event of one lane)
+ * falls at a different point of each; 5 rounds = 10 per shape.
  */
 export function matrix(): RoundOptions[] {
-  const holds: Record<Shape, string[]> = {
-    r5: [
-      "ckpt:2",
-      "ckpt:3",
-      "ckpt:4",
-      "ckpt:5",
-      "ckpt:8",
-      "copy:6",
-      "ckpt:12",
-      "ckpt:16",
-      "ckpt:20",
-    ],
-    r0: ["ckpt:2", "ckpt:4", "ckpt:5", "ckpt:8", "copy:4", "ckpt:11", "ckpt:14", "ckpt:18"],
-    r05: ["ckpt:4", "ckpt:8", "ckpt:12", "ckpt:16", "ckpt:20", "ckpt:24", "ckpt:28", "ckpt:32"],
-  };
-  const cutters: { rule: Rule; shape: Shape }[] = [
-    { rule: { kind: "pos:10" }, shape: "r5" },
-    { rule: { kind: "pos:60" }, shape: "r05" },
-    { rule: { kind: "reshape-end:0" }, shape: "r5" },
-    { rule: { kind: "size:0" }, shape: "r5" },
-    { rule: { kind: "takeover-back:0" }, shape: "r0" },
-    { rule: { kind: "pos:35" }, shape: "r0" },
-    { rule: { kind: "takeover-back:0" }, shape: "r05" },
-    { rule: { kind: "reshape-end:0" }, shape: "r05" },
-    { rule: { kind: "pos:85" }, shape: "r5" },
-    { rule: { kind: "time:30000" }, shape: "r0" },
-  ];
   const shapes: Shape[] = ["r5", "r0", "r05", "r5", "r0", "r05"];
   const rounds: RoundOptions[] = [];
-  let turn: Record<Shape, number> = { r5: 0, r0: 0, r05: 0 };
-  cutters.forEach((c, i) => {
+  const turn: Record<Shape, number> = { r5: 0, r0: 0, r05: 0 };
+  CUTTERS.forEach((c, i) => {
     let cutterPlaced = false;
     const lanes: Lane[] = shapes.map((shape, j) => {
       const id = `${shape}${j < 3 ? "a" : "b"}`.replace("r", "");
@@ -511,19 +615,25 @@ export function matrix(): RoundOptions[] {
         cutterPlaced = true;
         return { id, shape, grow: "mdts", resume: "mdts" };
       }
-      const list = holds[shape];
-      const holdAt = list[turn[shape]++ % list.length];
+      const holdAt = HOLDS[shape][turn[shape]++];
+      if (holdAt === undefined) throw new Error(`HOLDS.${shape}: too few hold points`);
       return { id, shape, grow: "mdts", resume: "mdts", holdAt };
     });
     const cutter = lanes.find((l) => l.holdAt === undefined)!;
     rounds.push({
       name: `t${String(i + 1).padStart(2, "0")}`,
       lanes,
-      rule: { ...c.rule, lane: c.rule.kind.startsWith("time") ? undefined : cutter.id },
+      rule: { kind: c.rule, lane: cutter.id },
     });
   });
-  turn = { r5: 0, r0: 0, r05: 0 };
-  for (let i = 0; i < 5; i++) {
+  const mdadmRules: Rule[] = [
+    { kind: "time:25000" },
+    { kind: "pos:40", lane: "m0a" },
+    { kind: "size:0", lane: "m5a" },
+    { kind: "takeover-back:0", lane: "m05a" },
+    { kind: "time:52000" },
+  ];
+  mdadmRules.forEach((rule, i) => {
     const lanes: Lane[] = shapes.map((shape, j) => ({
       id: `m${shape.slice(1)}${j < 3 ? "a" : "b"}`,
       shape,
@@ -531,29 +641,47 @@ export function matrix(): RoundOptions[] {
       resume: "mdadm",
       delayMs: ((j * 4000) + i * 2500) % 20000,
     }));
-    rounds.push({ name: `d${i + 1}`, lanes, rule: { kind: `time:${25000 + i * 9000}` } });
-  }
+    rounds.push({ name: `d${i + 1}`, lanes, rule });
+  });
   return rounds;
 }
 
+function commitId(): string {
+  const git = (...args: string[]) =>
+    new TextDecoder().decode(
+      new Deno.Command("git", { args, cwd: new URL(".", import.meta.url).pathname }).outputSync()
+        .stdout,
+    ).trim();
+  const dirty = git("status", "--porcelain", "--untracked-files=no") !== "" ? "+dirty" : "";
+  return git("rev-parse", "--short", "HEAD") + dirty;
+}
+
 if (import.meta.main) {
-  const only = Deno.args.map(Number).filter((n) => n > 0);
-  const rounds = matrix().filter((_, i) => only.length === 0 || only.includes(i + 1));
-  const out = new URL("./crash_results.md", import.meta.url).pathname;
-  const all: LaneResult[] = [];
-  const failed: string[] = [];
-  const text = () =>
-    summaryTable(all) + "\n" + resultsTable(all) +
-    (failed.length ? `\nRounds that failed before a result:\n\n${failed.join("\n")}\n` : "");
-  for (const r of rounds) {
+  const all = matrix();
+  const only = Deno.args.map(Number);
+  if (only.some((n) => !Number.isInteger(n) || n < 1 || n > all.length)) {
+    console.error(`rounds are numbers 1..${all.length}: ${Deno.args.join(" ")}`);
+    Deno.exit(2);
+  }
+  const json = new URL("./crash_results.json", import.meta.url).pathname;
+  const md = new URL("./crash_results.md", import.meta.url).pathname;
+  const commit = commitId();
+  for (const [i, r] of all.entries()) {
+    if (only.length && !only.includes(i + 1)) continue;
+    const date = new Date().toISOString();
+    const rule = r.rule.kind + (r.rule.lane ? `@${r.rule.lane}` : "");
+    let stored: StoredRound;
     try {
-      all.push(...await runRound(r));
+      stored = { number: i + 1, name: r.name, rule, date, commit, rows: await runRound(r) };
     } catch (e) {
       const msg = (e as Error).message.slice(0, 1500).replaceAll("\n", " / ");
-      failed.push(`- ${r.name} (${r.rule.kind}): ${msg}`);
       console.log(`${r.name}: round failed: ${msg}`);
+      stored = { number: i + 1, name: r.name, rule, date, commit, rows: [], failed: msg };
     }
-    await Deno.writeTextFile(out, text());
+    const text = await Deno.readTextFile(json).catch(() => null);
+    const store = mergeRounds(parseStore(text), [stored]);
+    await Deno.writeTextFile(json, JSON.stringify(store, null, 1) + "\n");
+    await Deno.writeTextFile(md, renderResults(store, all.length));
+    console.log(renderResults({ rounds: [stored] }, all.length));
   }
-  console.log(text());
 }
