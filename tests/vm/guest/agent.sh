@@ -61,6 +61,12 @@ for e in "${exports[@]}"; do
   mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000,access=any,$opts" "$tag" "$path" ||
     say "cannot mount 9p export $tag at $path"
 done
+# Deno's module cache as the host prepared it (VM work dir's deno-warm): without it every boot
+# transpiles all of mdts again under the emulator, once per concurrently started process.
+warm="${chan%/*}/deno-warm"
+if [ -d "$warm/gen" ]; then
+  cp -a "$warm/." /run/deno/ || say "cannot copy the warm Deno cache from $warm"
+fi
 # Writable copies of the host's mdadm config dir (the root is read-only; tests may write a conf).
 mkdir -p /run/mdts-etc-mdadm
 cp -a /etc/mdadm/. /run/mdts-etc-mdadm/ 2>/dev/null
