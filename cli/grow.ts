@@ -21,7 +21,11 @@ import type { ImsmContainer } from "../meta/imsm/edit/container.ts";
 import { type GrowFacts, type GrowPlan, planGrow } from "../core/grow/plan.ts";
 import { GrowError, runGrowPlan } from "../core/grow/run.ts";
 import { planMigration } from "../core/grow/migrate_plan.ts";
-import { runTakeoverToRaid0, TakeoverRunError } from "../core/grow/migrate_takeover.ts";
+import {
+  runTakeoverToRaid0,
+  runTakeoverToRaid10,
+  TakeoverRunError,
+} from "../core/grow/migrate_takeover.ts";
 import { SocketMonitorLink } from "../core/grow/monitor_link.ts";
 import { progressLine } from "../core/grow/progress.ts";
 import { ensureMonitor } from "../core/lifecycle/monitor_start.ts";
@@ -128,24 +132,34 @@ async function migrateVolume(
       return 0;
     }
     if (cmd.dryRun) {
+      const change = t.kind === "takeover-to-raid0"
+        ? `drop (become spares): ${t.drop.join(", ")}`
+        : `rebuilt onto (spares): ${t.spares.join(", ")}`;
       io.out(
         `Plan: takeover ${cmd.device} (volume ${t.name} of /dev/${container}): raid${t.from.level} ` +
-          `${t.from.members} disks -> raid0 ${t.to.members} disk${t.to.members === 1 ? "" : "s"} ` +
-          `(dry run, nothing written)\n  keep: ${t.keep.join(", ")}\n  drop (become spares): ` +
-          `${t.drop.join(", ")}\n  size: ${t.arraySectors / 2} KiB (unchanged, no data moves)\n`,
+          `${t.from.members} disks -> raid${t.to.level} ${t.to.members} ` +
+          `disk${t.to.members === 1 ? "" : "s"} (dry run, nothing written)\n  keep: ` +
+          `${t.keep.join(", ")}\n  ${change}\n  size: ${t.arraySectors / 2} KiB (unchanged, ` +
+          `no data moves)\n`,
       );
       return 0;
     }
     const link = await monitorLink(host, container);
+    const ctx = {
+      kernel,
+      monitor: link,
+      disks,
+      load: () => loadContainer(kernel.blocks, disks.map((d) => d.path)),
+      log: host.env("MDTS_GROW_DEBUG") ? (m: string) => io.err(`${prog}: ${m}\n`) : undefined,
+    };
     try {
-      await runTakeoverToRaid0({
-        kernel,
-        monitor: link,
-        plan: t,
-        disks,
-        load: () => loadContainer(kernel.blocks, disks.map((d) => d.path)),
-        log: host.env("MDTS_GROW_DEBUG") ? (m) => io.err(`${prog}: ${m}\n`) : undefined,
-      });
+      if (t.kind === "takeover-to-raid10") {
+        await runTakeoverToRaid10({ ...ctx, plan: t });
+      } else {
+        await runTakeoverToRaid0({ ...ctx, plan: t });
+      }
+      // mdadm 4.2 says so after writing md's level
+      io.err(`${prog}: level of ${cmd.device} changed to raid${t.to.level}\n`);
     } catch (e) {
       if (e instanceof TakeoverRunError) {
         io.err(`${prog}: ${e.message}\n`);

@@ -4,10 +4,10 @@
  * imsm-reshape.md §3), then the same per-volume plan shape as a container OCE so the
  * checkpointed window driver (run.ts) carries it out. Pure: the kernel facts come in as data.
  *
- * What runs today: chunk-size migration of raid0 and raid5 (a same-size reshape, raid0 taken
- * over to raid4 parity-last for it). Level changes mdadm supports (raid0 -> raid5 with a
- * spare, raid0 <-> raid10, raid1 -> raid0) are recognised and refused as not yet done by
- * mdts; the changes mdadm refuses are refused with its reason.
+ * What runs: chunk-size migration of raid0 and raid5 (a same-size reshape, raid0 taken over
+ * to raid4 parity-last for it), raid0 -> raid5 with a spare (a checkpointed reshape), and the
+ * takeovers raid10/raid1 -> raid0 and raid0 -> raid10 (no data moves; migrate_takeover.ts).
+ * The changes mdadm refuses are refused with its reason.
  */
 import type { ImsmContainer } from "../../meta/imsm/edit/container.ts";
 import type { ImsmVolume } from "../../meta/imsm/model.ts";
@@ -302,6 +302,47 @@ export function planMigration(
           to: { level: 0, members: members / 2 },
           keep: serials.filter((_, i) => i % 2 === 0),
           drop: serials.filter((_, i) => i % 2 === 1),
+          arraySectors: volumeSectors(vol),
+        },
+      };
+    }
+    if (to === 10) {
+      // IMSM raid10 is 4 disks (mdadm validates the new geometry so): raid0 with 2 only
+      if (members !== 2) {
+        return no(
+          "level-change",
+          `${dev}: raid0 with ${members} disks -> raid10 would have ${members * 2} members; ` +
+            `IMSM raid10 has exactly 4, so only a 2-disk raid0 can become raid10 (volume ` +
+            `${name})`,
+        );
+      }
+      // mdadm 4.2 checks the spares only after the metadata says raid10; mdts before anything
+      const min = minimumSpareSectors(c);
+      const fit = facts.spares.filter((x) =>
+        x.sizeSectors >= min && x.sectorSize === facts.sectorSize
+      );
+      if (fit.length < members) {
+        return no(
+          "too-few-spares",
+          `Need ${members} spares to create working array, and only have ${fit.length}. ` +
+            `(${dev}: raid0 with ${members} disks -> raid10 with ${members * 2} mirrors each ` +
+            `member onto a spare of at least ${min} sectors; add ${members - fit.length} with ` +
+            `mdadm --add to the container)`,
+        );
+      }
+      const serials = map.ord.map((o) => diskSerial(c.mpb.disks[ordIndex(o)]));
+      return {
+        ok: true,
+        takeover: {
+          kind: "takeover-to-raid10",
+          container: facts.container,
+          device: facts.volumeDevices[req.volumeIndex]!,
+          volumeIndex: req.volumeIndex,
+          name,
+          from: { level: 0, members },
+          to: { level: 10, members: members * 2 },
+          keep: serials,
+          spares: fit.slice(0, members).map((x) => x.serial),
           arraySectors: volumeSectors(vol),
         },
       };

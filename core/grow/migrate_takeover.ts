@@ -18,8 +18,11 @@ import { diskSerial, isFailed, raidLevel } from "../../meta/imsm/accessors.ts";
 import type { ContainerDisk } from "../monitor/container_model.ts";
 import type { MonitorLink } from "./monitor_link.ts";
 
-/** What the takeover does, decided by migrate_plan.ts. */
-export interface TakeoverPlan {
+/** What a takeover does, decided by migrate_plan.ts. */
+export type TakeoverPlan = TakeoverToRaid0Plan | TakeoverToRaid10Plan;
+
+/** raid10/raid1 -> raid0: one disk of every mirror pair dropped. */
+export interface TakeoverToRaid0Plan {
   kind: "takeover-to-raid0";
   container: string;
   /** md device of the volume (md126). */
@@ -34,10 +37,28 @@ export interface TakeoverPlan {
   arraySectors: number;
 }
 
-export interface TakeoverContext {
+/**
+ * raid0 N -> raid10 2N: the members keep their data (member i in slot 2i), the odd slots
+ * start missing and the monitor rebuilds them onto the container's spares.
+ */
+export interface TakeoverToRaid10Plan {
+  kind: "takeover-to-raid10";
+  container: string;
+  device: string;
+  volumeIndex: number;
+  name: string;
+  from: { level: 0; members: number };
+  to: { level: 10; members: number };
+  /** The members (slot order) and the spares the monitor will rebuild onto, by serial. */
+  keep: string[];
+  spares: string[];
+  arraySectors: number;
+}
+
+export interface TakeoverContext<P extends TakeoverPlan = TakeoverToRaid0Plan> {
   kernel: Kernel;
   monitor: MonitorLink;
-  plan: TakeoverPlan;
+  plan: P;
   disks: ContainerDisk[];
   load(): Promise<ImsmContainer>;
   sleep?(ms: number): Promise<void>;
@@ -47,15 +68,17 @@ export interface TakeoverContext {
 }
 
 export class TakeoverRunError extends Error {
-  constructor(readonly device: string, step: string, problem: string, readonly touched: boolean) {
-    super(
-      `/dev/${device}: ${step}: ${problem}; ` +
-        (touched
-          ? "the volume may be left as a degraded mirror (its data is complete on the kept " +
-            "disks): re-add the dropped disk with mdadm --add to rebuild it, or run the " +
-            "same --grow again"
-          : "nothing was changed"),
-    );
+  /** `leftAs`: what a failure after the first change leaves, and what to do about it. */
+  constructor(
+    readonly device: string,
+    step: string,
+    problem: string,
+    readonly touched: boolean,
+    leftAs = "the volume may be left as a degraded mirror (its data is complete on the kept " +
+      "disks): re-add the dropped disk with mdadm --add to rebuild it, or run the same " +
+      "--grow again",
+  ) {
+    super(`/dev/${device}: ${step}: ${problem}; ${touched ? leftAs : "nothing was changed"}`);
     this.name = "TakeoverRunError";
   }
 }
@@ -174,5 +197,96 @@ export async function runTakeoverToRaid0(ctx: TakeoverContext): Promise<void> {
   } catch (e) {
     if (!touched) await array.setBlocked(false, true).catch(() => {});
     throw new TakeoverRunError(dev, step, (e as Error).message, touched);
+  }
+}
+
+/**
+ * raid0 -> raid10 in mdadm 4.2's order: block the volume (the monitor starts nothing while
+ * the metadata and md disagree), send the takeover update (R0_TO_R10: the metadata says
+ * raid10 degraded, odd slots missing), then md's level=raid10 (md keeps member i in slot 2i
+ * and runs degraded), unblock and ask the monitor's manager to look: it puts spares into the
+ * missing slots and md rebuilds them. The command returns once the rebuild is handed to the
+ * monitor, as mdadm does.
+ *
+ * The pre-check refuses before any write unless md shows the raid0 planned with every
+ * member in sync. A failure after the update leaves the metadata saying raid10 degraded: md
+ * still runs raid0 until its level is changed, so the message says how to finish by hand.
+ */
+export async function runTakeoverToRaid10(
+  ctx: TakeoverContext<TakeoverToRaid10Plan>,
+): Promise<void> {
+  const { kernel, monitor, plan } = ctx;
+  const log = ctx.log ?? (() => {});
+  const dev = plan.device;
+  const array = kernel.array(dev);
+  const level = (await array.level()).trim();
+  if (level !== "raid0") {
+    throw new TakeoverRunError(dev, "pre-check", `md level is ${level}, not raid0`, false);
+  }
+  const rd = await array.raidDisks();
+  if (rd === null || rd.value !== plan.from.members || rd.old !== null) {
+    throw new TakeoverRunError(
+      dev,
+      "pre-check",
+      `md has raid_disks ${rd === null ? "unset" : rd.value}, the metadata ` +
+        `${plan.from.members}`,
+      false,
+    );
+  }
+  for (const serial of plan.keep) {
+    const d = ctx.disks.find((x) => x.serial === serial);
+    const m = d ? await memberOf(array, d) : null;
+    const st = m ? await m.state() : [];
+    if (!d || !m || !st.includes("in_sync")) {
+      throw new TakeoverRunError(
+        dev,
+        "pre-check",
+        `member ${d?.path ?? serial} is not an in-sync member (state ${st.join(",") || "absent"})`,
+        false,
+      );
+    }
+  }
+  let touched = false;
+  let step = "freeze";
+  try {
+    log(`freeze /dev/${dev}`);
+    await array.setBlocked(true);
+    await monitor.ping();
+    step = "takeover update";
+    touched = true;
+    log(`send takeover R0_TO_R10 for subarray ${plan.volumeIndex}`);
+    await monitor.update(encodeTakeover(plan.volumeIndex, 1));
+    const c = await ctx.load();
+    const map = c.mpb.volumes[plan.volumeIndex]?.maps[0];
+    if (!map || raidLevel(map) !== 10 || map.numMembers !== plan.to.members) {
+      throw new Error(
+        `the monitor did not record the takeover (metadata shows ${
+          map ? `raid${raidLevel(map)} with ${map.numMembers} members` : "no volume"
+        }); see its log`,
+      );
+    }
+    step = "level=raid10";
+    await array.setLevel("raid10");
+    const after = (await array.level()).trim();
+    const disks = (await array.raidDisks())?.value;
+    if (after !== "raid10" || disks !== plan.to.members) {
+      throw new Error(`md reads level ${after} with ${disks} raid disks after writing raid10`);
+    }
+    step = "unfreeze";
+    await array.setBlocked(false, true);
+    // the manager fills the missing slots with spares and starts the rebuild
+    await monitor.pingManager();
+    await monitor.ping();
+  } catch (e) {
+    if (!touched) await array.setBlocked(false, true).catch(() => {});
+    throw new TakeoverRunError(
+      dev,
+      step,
+      (e as Error).message,
+      touched,
+      `the metadata may already say raid10 (degraded) while md still runs raid0 with the ` +
+        `data intact: write raid10 to /sys/block/${dev}/md/level and unblock the volume ` +
+        `(its metadata_version back from "-" to "/"), or stop and assemble the container again`,
+    );
   }
 }

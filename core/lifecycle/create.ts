@@ -13,7 +13,7 @@ import { containerUuid, volumeUuid, ZERO_UUID } from "../../meta/imsm/uuid.ts";
 import { diskSerial, raidLevel } from "../../meta/imsm/accessors.ts";
 import { serialForImsm } from "../../kernel/devices.ts";
 import { type MemberDisk, storeContainer } from "../imsm/store.ts";
-import { containerMetadata, runningContainer } from "../model.ts";
+import { containerMetadata, runningArrays, runningContainer } from "../model.ts";
 import { updateMap } from "../mapfile.ts";
 import type { Host } from "./host.ts";
 import { refuse } from "./errors.ts";
@@ -58,12 +58,17 @@ export async function create(kernel: Kernel, host: Host, req: CreateRequest): Pr
   const single = req.members.length === 1 && req.members[0] !== "missing"
     ? await mdDevnmOf(kernel, host, req.members[0])
     : null;
-  if (single !== null) return await createVolume(kernel, host, req, single);
+  if (single !== null) return await createVolume(kernel, host, req, single, null);
   const volumeLevel = req.level !== undefined && req.level !== "container";
   if (volumeLevel && req.members.length === 1 && req.members[0].startsWith("/dev/md")) {
     refuse(
       `cannot open ${req.members[0]}: no such running md container; assemble or create it first`,
     );
+  }
+  if (volumeLevel) {
+    // the member disks named (mdadm's other form): their running container takes the volume
+    const on = await containerOfDisks(kernel, host, req.members);
+    if (on !== null) return await createVolume(kernel, host, req, on.container, on.slots);
   }
   if (req.level === undefined && req.metadata !== "imsm") {
     refuse("a RAID level is needed to create an array.", 2);
@@ -148,13 +153,57 @@ async function createContainer(kernel: Kernel, host: Host, req: CreateRequest): 
   return { messages: [`container ${name.display} prepared.`] };
 }
 
+/**
+ * The running IMSM container holding every disk named (kernel names in slot order, null for
+ * "missing"), or null when no named disk is in a running container.
+ */
+async function containerOfDisks(
+  kernel: Kernel,
+  host: Host,
+  paths: string[],
+): Promise<{ container: string; slots: (string | null)[] } | null> {
+  if (paths.every((p) => p === "missing")) refuse("Subdevs can't be all missing");
+  const containers = (await runningArrays(kernel)).filter((a) =>
+    a.kind === "container" && a.format === "imsm"
+  );
+  const slots: (string | null)[] = [];
+  const holders = new Set<string>();
+  const loose: string[] = [];
+  for (const path of paths) {
+    if (path === "missing") {
+      slots.push(null);
+      continue;
+    }
+    const disk = await resolveDisk(kernel, host, path);
+    const holder = containers.find((c) => c.members.some((m) => m.name === disk.name));
+    if (holder) holders.add(holder.devnm);
+    else loose.push(path);
+    slots.push(disk.name);
+  }
+  if (holders.size === 0) return null;
+  if (holders.size > 1 || loose.length > 0) {
+    refuse(
+      `the disks named are not all in one IMSM container (${
+        [...holders].map((x) => `/dev/${x}`).join(", ")
+      }${loose.length ? `; not in any: ${loose.join(", ")}` : ""}); name the disks of one ` +
+        `container, or the container itself`,
+    );
+  }
+  return { container: [...holders][0], slots };
+}
+
+/**
+ * A volume in a running container: named as the container (`slotNames` null: the disks are
+ * chosen as mdadm does) or by its member disks in slot order (null: a missing member).
+ */
 async function createVolume(
   kernel: Kernel,
   host: Host,
   req: CreateRequest,
   containerDevnm: string,
+  slotNames: (string | null)[] | null,
 ): Promise<Outcome> {
-  const containerPath = req.members[0];
+  const containerPath = slotNames === null ? req.members[0] : `/dev/${containerDevnm}`;
   const rc = await runningContainer(kernel, containerDevnm);
   if (rc === null || rc.format !== "imsm") {
     refuse(`${containerPath} is not an IMSM container; create volumes inside one (-e imsm)`);
@@ -178,10 +227,18 @@ async function createVolume(
     const serial = info ? serialForImsm(info, (k) => host.env(k))?.serial : undefined;
     if (serial) serialOf.set(m.name, serial);
   }
-  const n = req.raidDevices ?? rc.members.length;
+  const n = req.raidDevices ?? slotNames?.length ?? rc.members.length;
   const first = c.mpb.volumes[0];
-  let names: string[];
-  if (first !== undefined && first.maps[0].numMembers === n) {
+  let names: (string | null)[];
+  if (slotNames !== null) {
+    if (slotNames.length > n) {
+      refuse(`You have listed more devices (${slotNames.length}) than are in the array(${n})!`, 2);
+    }
+    if (slotNames.length < n) {
+      refuse("You haven't given enough devices (real or missing) to create this array", 2);
+    }
+    names = slotNames;
+  } else if (first !== undefined && first.maps[0].numMembers === n) {
     // a second volume spans the disks of the first, in the same slots
     const bySerial = new Map([...serialOf].map(([k, v]) => [v, k]));
     names = first.maps[0].ord.map((o) => bySerial.get(diskSerial(c.mpb.disks[o & 0xffffff]))!)
@@ -201,7 +258,7 @@ async function createVolume(
     withVolume = addVolume(c, {
       name: name.link ?? name.display.replace(/^\/dev\//, ""),
       level,
-      members: names.map((x) => serialOf.get(x)!),
+      members: names.map((x) => (x === null ? null : serialOf.get(x)!)),
       chunkKiB: req.chunkKiB,
       sizeKiB: req.sizeKiB === "max" || req.sizeKiB === undefined ? undefined : req.sizeKiB,
       assumeClean: req.assumeClean,
@@ -239,7 +296,7 @@ async function createVolume(
       `/${containerDevnm}/${index}`,
       volumeUuid(mpb, index),
     );
-    const components = names.map((x, slot) => ({ name: x, slot }));
+    const components = names.flatMap((x, slot) => (x === null ? [] : [{ name: x, slot }]));
     await startVolume(kernel, made.devnm, containerDevnm, index, g, components, true, async () => {
       if (monitorRuns) {
         const err = await sendToMonitor(host, containerDevnm, [createArrayUpdate(mpb, index)]);
@@ -255,7 +312,10 @@ async function createVolume(
     });
     return made;
   });
-  const messages = [`array ${name.display} started.`];
+  const messages = [
+    ...(slotNames !== null ? [`Creating array inside imsm container ${containerDevnm}`] : []),
+    `array ${name.display} started.`,
+  ];
   if (g.level !== "raid0" || monitorRuns) {
     const err = await ensureMonitor(host, containerDevnm);
     if (err !== null) messages.push(`failed to start the monitor (${err}); array remains readonly`);

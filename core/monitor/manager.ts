@@ -16,7 +16,7 @@ import {
   totalBlocks,
 } from "../../meta/imsm/accessors.ts";
 import { MPB_SECTOR_CNT } from "../../meta/imsm/constants.ts";
-import { type ImsmContainer, markRebuilding } from "../../meta/imsm/edit/mod.ts";
+import { type ImsmContainer, markRebuildingSlots } from "../../meta/imsm/edit/mod.ts";
 import type { ContainerDisk, Env } from "./container_model.ts";
 import { slotsNeedingDisk } from "./decide.ts";
 import { type Log, Monitor } from "./monitor.ts";
@@ -168,8 +168,18 @@ export class Manager {
   async #rebuildOnto(devnm: string, index: number, picks: SparePick[]): Promise<void> {
     const array = this.kernel.array(devnm);
     const before = this.model.container;
-    let c = before;
-    for (const p of picks) c = markRebuilding(c, index, p.slot, p.disk.serial, this.familyDelta());
+    // every slot in one change, as mdmon activates them (a raid10 from raid0 misses two),
+    // highest slot first as mdmon lists them: the disk table order follows (seen in the VM:
+    // mdmon 4.2 left vda, vdb, vdd, vdc for slots 0, 2, 3, 1)
+    const c = markRebuildingSlots(
+      before,
+      index,
+      [...picks].sort((a, b) => b.slot - a.slot).map((p) => ({
+        slot: p.slot,
+        serial: p.disk.serial,
+      })),
+      this.familyDelta,
+    );
     const vol = c.mpb.volumes[index];
     const map = vol.maps[0];
     const offset = pbaOfLba0(c.mpb, map);

@@ -13,6 +13,7 @@ import {
   failedSerial,
   type ImsmContainer,
   takeoverToRaid0,
+  takeoverToRaid10,
   updateVersionInfo,
 } from "../../meta/imsm/edit/mod.ts";
 import { cloneSuper, serialBytes, setCurrMigrUnit } from "../../meta/imsm/edit/records.ts";
@@ -196,10 +197,11 @@ export function applyUpdate(
     case "reshape_migration":
       return reshapeMigration(c, u, serialOfDev);
     case "takeover":
+      if (u.direction === 1) return takeoverToRaid10(c, u.subarray);
       if (u.direction !== 0) {
         throw new Error(
-          `takeover update raid0 -> raid10 for subarray ${u.subarray} is not supported by ` +
-            `mdts's monitor yet; the change was not recorded`,
+          `takeover update for subarray ${u.subarray} has direction ${u.direction} (0: to ` +
+            `raid0, 1: raid0 -> raid10); the change was not recorded`,
         );
       }
       // a failed disk's stored serial has ":0" appended: find the disk it was

@@ -336,6 +336,16 @@ export class FakeMdStore implements MdAttributeStore {
         return;
       case "level":
         if (!LEVELS.has(v)) throw err(EINVAL, op, target);
+        if (a.running && a.level === "raid0" && v === "raid10") {
+          // md's raid10_takeover_raid0: near-2 copies, member i in slot 2i, odd slots empty
+          for (const m of a.members) if (m.slot !== null) m.slot *= 2;
+          a.raidDisks *= 2;
+          a.layout = 0x102;
+          a.level = v;
+          a.resyncStart = "none";
+          this.#notify();
+          return;
+        }
         if (a.running && v !== a.level) throw err(EBUSY, op, target, "takeover is not modelled");
         a.level = v;
         return;

@@ -135,7 +135,9 @@ async function round(lanes: Lane[], label: string): Promise<void> {
     `if [ -n "$p" ] && [ "$p" != none ] && [ "$p" -ge ${max} ]; then vm_signal cut; break; fi; ` +
     `sleep 0.02; done`;
   vm.start(`bash -c '${watch.replaceAll("'", "'\\''")}'`);
-  const cut = vm.cutOnSignal("cut", { timeoutMs: 600_000 });
+  // armed before the grows, with room for them: six grows one after the other took 10 min
+  // on a loaded host (the first real run timed out here before the cutter had started)
+  const cut = vm.cutOnSignal("cut", { timeoutMs: 1_800_000 });
   // one grow at a time, the cutter last: `mdts --grow` returns once its background child
   // runs (six Deno starts at once on the two emulated CPUs overran the child's 120 s start
   // limit); a held lane stops at its point, so the order does not change where it stops

@@ -118,6 +118,34 @@ export function markRebuilding(
   familyDelta: number,
 ): ImsmContainer {
   const out = cloneContainer(c);
+  takeSlot(out, volIndex, slot, spareSerial, familyDelta, false);
+  return out;
+}
+
+/**
+ * Several spares take several slots of one volume at once (mdmon activates every slot a
+ * raid10 misses in one update): the first starts the REBUILD migration as markRebuilding
+ * does, the others join it, map[0] then taking the state the remaining failures give.
+ */
+export function markRebuildingSlots(
+  c: ImsmContainer,
+  volIndex: number,
+  picks: readonly { slot: number; serial: string }[],
+  familyDelta: () => number,
+): ImsmContainer {
+  const out = cloneContainer(c);
+  picks.forEach((p, i) => takeSlot(out, volIndex, p.slot, p.serial, familyDelta(), i > 0));
+  return out;
+}
+
+function takeSlot(
+  out: ImsmContainer,
+  volIndex: number,
+  slot: number,
+  spareSerial: string,
+  familyDelta: number,
+  joining: boolean,
+): void {
   const mpb = out.mpb;
   const vol = mpb.volumes[volIndex];
   if (!vol || slot < 0 || slot >= vol.maps[0].numMembers) {
@@ -130,13 +158,15 @@ export function markRebuilding(
       hint: "name an existing volume and one of its slots",
     });
   }
-  if (vol.migrState !== 0) {
+  if (joining ? !isRebuilding(vol) : vol.migrState !== 0) {
     throw new ImsmEditError({
       code: "bad-state",
       subject: `volume ${volumeName(vol)}`,
       field: "imsm_vol.migr_state",
       value: vol.migrState,
-      problem: "the volume is already migrating; a rebuild starts only when it is idle",
+      problem: joining
+        ? "the volume is not rebuilding; the first spare starts the rebuild"
+        : "the volume is already migrating; a rebuild starts only when it is idle",
       hint: "wait for the running migration to finish",
     });
   }
@@ -183,8 +213,12 @@ export function markRebuilding(
     if (!d || (d.status & DISK_STATUS.FAILED) !== 0) failed++;
   }
   const toState = degradedState(mpb, vol, failed);
-  map.mapState = MAP_STATE.DEGRADED;
-  migrate(vol, toState, MIGR_TYPE.REBUILD);
+  if (joining) {
+    map.mapState = toState;
+  } else {
+    map.mapState = MAP_STATE.DEGRADED;
+    migrate(vol, toState, MIGR_TYPE.REBUILD);
+  }
   vol.maps[0].ord[slot] = index;
   vol.maps[1].ord[slot] = (index | ORD_REBUILD) >>> 0;
 
@@ -193,7 +227,6 @@ export function markRebuilding(
 
   const stillUsed = mpb.volumes.some((v) => slotOfDisk(v.maps[0], victim) >= 0);
   if (!stillUsed && victim < mpb.disks.length) deleteDisk(mpb, victim);
-  return out;
 }
 
 /**

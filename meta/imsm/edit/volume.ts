@@ -2,12 +2,20 @@
  * Creating a volume inside a container (`mdadm -C /dev/md/vol -l L -n N [-c K] [--size S]
  * <container>`), following mdadm 4.2's init_super_imsm_volume / add_to_super_imsm_volume
  * rules (spec §4, §5, §10, §11.1).
+ *
+ * A member may be `null` ("missing" on the command line), first volume only, as mdadm 4.2
+ * allows (its test 18imsm-1d-takeover-r1_2d: raid1 from one disk + missing): a placeholder
+ * record "missing:0" at the head of the disk table (configured, failed, scsi id all ones,
+ * as large as the largest member) stands in the slot, flagged REBUILD; the volume is
+ * degraded and in sync (what mdadm and its mdmon leave: map state degraded, clean, no
+ * failed-disk number), so the monitor rebuilds the slot once a disk is added.
  */
 import type { ImsmDiskRecord, ImsmVolume } from "../model.ts";
 import {
   DISK_STATUS,
   MAP_STATE,
   MIGR_TYPE,
+  ORD_REBUILD,
   RWH_POLICY,
   VOLUME_NAME_LENGTH,
   VOLUME_STATUS,
@@ -27,14 +35,17 @@ import {
 import { cloneContainer, findDisk, type ImsmContainer } from "./container.ts";
 import { ImsmEditError } from "./errors.ts";
 import {
+  blankDisk,
   blankMap,
   blankVolume,
   diskSectors,
   mapDataSectors,
   mapPba,
+  serialBytes,
   setBlocksPerMember,
   setNumDataStripes,
   setPbaOfLba0,
+  setTotalBlocks,
   setVolumeSize,
 } from "./records.ts";
 import { updateVersionInfo } from "./version.ts";
@@ -48,8 +59,8 @@ const MIN_CHUNK_KIB = 2;
 export interface AddVolumeParams {
   name: string;
   level: MdLevel;
-  /** Member serials in slot order (slot 0 first). */
-  members: string[];
+  /** Member serials in slot order (slot 0 first); null: the slot's disk is missing. */
+  members: (string | null)[];
   /** Chunk in KiB; default 128 (mdadm without a platform). Ignored for raid1 (64 KiB). */
   chunkKiB?: number;
   /** Per-member size in KiB (mdadm --size); default: the whole free region. */
@@ -90,9 +101,9 @@ function checkGeometry(p: AddVolumeParams): void {
       "change --raid-devices or the level",
     );
   }
-  const seen = new Set<string>();
+  const seen = new Set<string | null>();
   for (const s of p.members) {
-    if (seen.has(s)) {
+    if (s !== null && seen.has(s)) {
       refuse(
         "disk-in-use",
         subject,
@@ -145,8 +156,8 @@ function checkName(c: ImsmContainer, name: string): string {
 }
 
 /** The space picture of each member: its volume extents and whether it is a free spare. */
-function memberSpaces(c: ImsmContainer, serials: string[]): DiskSpace[] {
-  return serials.map((serial) => {
+function memberSpaces(c: ImsmContainer, serials: (string | null)[]): DiskSpace[] {
+  return serials.filter((x): x is string => x !== null).map((serial) => {
     const found = findDisk(c, serial)!;
     const total = diskSectors(c.mpb, found.record);
     if (found.kind === "spare") return { totalSectors: total, volumeExtents: [], spare: true };
@@ -183,7 +194,15 @@ export function addVolume(c: ImsmContainer, p: AddVolumeParams): ImsmContainer {
       "pass familyNum (random) and creationTime (now)",
     );
   }
+  const missing = p.members.filter((x) => x === null).length;
+  if (missing > 0) {
+    const why = level0OrLate(p, first);
+    if (why !== null) {
+      refuse("bad-geometry", subject, "imsm_map.disk_ord_tbl", "missing", why[0], why[1]);
+    }
+  }
   for (const serial of p.members) {
+    if (serial === null) continue;
     const found = findDisk(c, serial);
     if (!found) {
       refuse(
@@ -274,10 +293,28 @@ export function addVolume(c: ImsmContainer, p: AddVolumeParams): ImsmContainer {
   const out = cloneContainer(c);
   const mpb = out.mpb;
   if (first) mpb.disks = [];
+  // the missing slot's placeholder comes first in the table (mdadm adds it before the disks)
+  const placeholder = missing > 0 ? blankDisk() : null;
+  if (placeholder) {
+    placeholder.serial = serialBytes("missing:0");
+    placeholder.status = DISK_STATUS.CONFIGURED | DISK_STATUS.FAILED;
+    placeholder.scsiId = 0xffffffff;
+    const largest = p.members.reduce((max, serial) => {
+      if (serial === null) return max;
+      const n = diskSectors(c.mpb, findDisk(c, serial)!.record);
+      return n > max ? n : max;
+    }, 0);
+    setTotalBlocks(placeholder, largest);
+    mpb.disks.push(placeholder);
+  }
 
   // Disk-table indexes: existing members keep theirs; new ones are appended in slot order.
   const ord: number[] = [];
   for (const serial of p.members) {
+    if (serial === null) {
+      ord.push((0 | ORD_REBUILD) >>> 0);
+      continue;
+    }
     let index = mpb.disks.findIndex((d) => diskSerial(d) === serial);
     if (index < 0) {
       const s = out.spares.findIndex((d) => diskSerial(d) === serial);
@@ -297,7 +334,11 @@ export function addVolume(c: ImsmContainer, p: AddVolumeParams): ImsmContainer {
   setBlocksPerMember(map, g.blocksPerMember);
   setNumDataStripes(map, g.numDataStripes);
   map.blocksPerStrip = g.blocksPerStrip;
-  map.mapState = clean ? MAP_STATE.NORMAL : MAP_STATE.UNINITIALIZED;
+  map.mapState = placeholder
+    ? MAP_STATE.DEGRADED
+    : clean
+    ? MAP_STATE.NORMAL
+    : MAP_STATE.UNINITIALIZED;
   map.raidLevel = storedRaidLevel(level);
   map.numDomains = numDomains(level);
   map.ord = ord;
@@ -307,7 +348,7 @@ export function addVolume(c: ImsmContainer, p: AddVolumeParams): ImsmContainer {
   vol.status = VOLUME_STATUS.READ_COALESCING | VOLUME_STATUS.WRITE_COALESCING;
   vol.migrState = 0;
   vol.migrType = MIGR_TYPE.INIT;
-  vol.dirty = clean ? 0 : 1;
+  vol.dirty = clean || placeholder ? 0 : 1;
   vol.rwhPolicy = p.ppl ? RWH_POLICY.MULTIPLE_DISTRIBUTED : RWH_POLICY.MULTIPLE_OFF;
   vol.maps = [map];
   mpb.numRaidDevsCreated = (mpb.numRaidDevsCreated + 1) & 0xffff;
@@ -321,4 +362,37 @@ export function addVolume(c: ImsmContainer, p: AddVolumeParams): ImsmContainer {
   }
   updateVersionInfo(mpb);
   return out;
+}
+
+/**
+ * Why a member may not be missing here, or null: raid0 has no redundancy (mdadm: "This
+ * level does not support missing devices"); only the first volume gets placeholders (mdadm
+ * adds them to an empty disk table only); one missing slot at most (mdadm points every
+ * missing slot at the same placeholder, which mdts does not copy).
+ */
+function level0OrLate(p: AddVolumeParams, first: boolean): [string, string] | null {
+  const missing = p.members.filter((x) => x === null).length;
+  if (p.level === 0) {
+    return [
+      "This level does not support missing devices",
+      "raid0 needs every member; list them all",
+    ];
+  }
+  if (!first) {
+    return [
+      "unable to add 'missing' disk to container (only the first volume of a container can " +
+      "start with a missing member)",
+      "list a disk for every slot",
+    ];
+  }
+  if (missing >= p.members.length) {
+    return ["Subdevs can't be all missing", "list at least one disk"];
+  }
+  if (missing > 1) {
+    return [
+      `${missing} members are missing; mdts creates a volume with at most one missing member`,
+      "list more disks, or add them later with mdadm --add",
+    ];
+  }
+  return null;
 }

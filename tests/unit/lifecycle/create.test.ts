@@ -9,6 +9,9 @@ import { LifecycleError } from "../../../core/lifecycle/errors.ts";
 import { examineDevices } from "../../../core/examine.ts";
 import { volumeSlotOrder } from "../../../core/lifecycle/names.ts";
 import { FakeHost, recordSysfs } from "./fake_host.ts";
+import { diskSerial, totalBlocks } from "../../../meta/imsm/accessors.ts";
+import { DISK_STATUS, MAP_STATE, ORD_REBUILD } from "../../../meta/imsm/constants.ts";
+import { MAX_SECTOR } from "../../../kernel/md/sysfs.ts";
 
 const MiB = 1024 * 1024;
 
@@ -173,4 +176,81 @@ Deno.test("refusals write nothing: busy, too small, count mismatch, third volume
   const full = snapshot();
   await assert.rejects(mk("v3", 5, 1024), /already has 2 volumes/);
   assert.ok(same(full, snapshot()));
+});
+
+Deno.test("create raid1 from one disk + missing (mdadm's 18imsm-1d-takeover-r1_2d): a one-disk container, the volume named by its disk; placeholder 'missing:0' first in the table, md degraded with the disk in slot 0", async () => {
+  const { kernel, host, disks } = setup(2);
+  await create(kernel, host, {
+    ...base,
+    force: true,
+    device: "/dev/md/c1",
+    members: [disks[0]],
+    metadata: "imsm",
+    raidDevices: 1,
+  });
+  const log = recordSysfs(kernel);
+  const out = await create(kernel, host, {
+    ...base,
+    device: "/dev/md/m1",
+    members: [disks[0], "missing"],
+    level: 1,
+    raidDevices: 2,
+    sizeKiB: 16384,
+    familyNum: 0x1234,
+    now: () => 1700000000n,
+  });
+  assert.deepEqual(out.messages, [
+    "Creating array inside imsm container md127",
+    "array /dev/md/m1 started.",
+  ]);
+  // md: raid1 of 2 slots, the one disk in slot 0, nothing to resync
+  assert.ok(log.includes("md126/level=raid1"), log.join("\n"));
+  assert.ok(log.includes("md126/raid_disks=2"));
+  assert.ok(log.includes(`md126/resync_start=${MAX_SECTOR}`));
+  assert.ok(log.includes("md126/dev-vda/slot=0"));
+  assert.ok(!log.some((x) => x.includes("dev-vdb")));
+  assert.equal(await kernel.array("md126").degraded(), 1);
+  assert.deepEqual(host.monitorStarts, ["md127"]);
+  const md = (await examineDevices(kernel.blocks, [disks[0]]))[0].metadata!;
+  const vol = md.mpb.volumes[0];
+  const map = vol.maps[0];
+  assert.deepEqual(md.mpb.disks.map((d) => diskSerial(d)), ["missing:0", "/dev/vda"]);
+  assert.equal(md.mpb.disks[0].status, DISK_STATUS.CONFIGURED | DISK_STATUS.FAILED);
+  assert.equal(md.mpb.disks[0].scsiId, 0xffffffff);
+  assert.equal(totalBlocks(md.mpb, md.mpb.disks[0]), totalBlocks(md.mpb, md.mpb.disks[1]));
+  assert.deepEqual(map.ord, [1, 0 | ORD_REBUILD]);
+  assert.equal(map.mapState, MAP_STATE.DEGRADED);
+  assert.equal(map.failedDiskNum, 0xff);
+  assert.equal(vol.dirty, 0);
+  assert.equal(vol.migrState, 0);
+});
+
+Deno.test("create with missing members: refused as mdadm does (raid0, all missing, a second volume), nothing written", async () => {
+  const { kernel, host, disks } = setup(2);
+  await create(kernel, host, {
+    ...base,
+    device: "/dev/md/c",
+    members: disks,
+    metadata: "imsm",
+  });
+  const snapshot = () => disks.map((d) => kernel.disks.bytes(d).slice());
+  const before = snapshot();
+  const vol = (name: string, level: number, members: string[]) =>
+    create(kernel, host, {
+      ...base,
+      device: `/dev/md/${name}`,
+      members,
+      level,
+      raidDevices: 2,
+      sizeKiB: 4096,
+      familyNum: 7,
+      now: () => 1700000000n,
+    });
+  await assert.rejects(vol("r0", 0, [disks[0], "missing"]), /This level does not support missing/);
+  await assert.rejects(vol("none", 1, ["missing", "missing"]), /Subdevs can't be all missing/);
+  assert.deepEqual(snapshot(), before);
+  await vol("first", 1, disks);
+  const after = snapshot();
+  await assert.rejects(vol("second", 1, [disks[0], "missing"]), /unable to add 'missing' disk/);
+  assert.deepEqual(snapshot(), after);
 });
