@@ -196,20 +196,23 @@ export function applyUpdate(
     }
     case "reshape_migration":
       return reshapeMigration(c, u, serialOfDev);
-    case "takeover":
-      if (u.direction === 1) return takeoverToRaid10(c, u.subarray);
-      if (u.direction !== 0) {
+    case "takeover": {
+      if (u.direction !== 0 && u.direction !== 1) {
         throw new Error(
           `takeover update for subarray ${u.subarray} has direction ${u.direction} (0: to ` +
             `raid0, 1: raid0 -> raid10); the change was not recorded`,
         );
       }
       // a failed disk's stored serial has ":0" appended: find the disk it was
-      return takeoverToRaid0(
+      const out = u.direction === 1 ? takeoverToRaid10(c, u.subarray) : takeoverToRaid0(
         c,
         u.subarray,
         (stored) => containerSerials().find((s) => failedSerial(s) === stored) ?? null,
       );
+      // as mdmon after a takeover: the MPB version follows the new level and member count
+      updateVersionInfo(out.mpb);
+      return out;
+    }
     case "add_remove_disk":
       // only a nudge: the manager re-reads the container's disks
       return c;

@@ -26,8 +26,16 @@ function ok(r: RunResult): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The volume's part of mdadm -E (from "[vol]:" to the blank line), minus identity fields. */
+/**
+ * The MPB version and the volume's part of mdadm -E (from "[vol]:" to the blank line), minus
+ * identity fields.
+ */
 function volumeFields(examine: string): string[] {
+  const version = examine.match(/^ *Version : .*$/m)?.[0].trim() ?? "no Version line";
+  return [version, ...volumePart(examine)];
+}
+
+function volumePart(examine: string): string[] {
   const start = examine.indexOf("\n[");
   const end = examine.indexOf("\n\n", start + 1);
   const part = examine.slice(start, end < 0 ? undefined : end).split("\n").filter((l) =>
@@ -50,7 +58,7 @@ function tableOrder(examine: string, disks: string[]): string[] {
 
 function brief(fields: string[]): string {
   return fields.filter((f) =>
-    /RAID Level|Members|Slots|Map State|Array Size|Per Dev|Stripes/.test(f)
+    /Version|RAID Level|Members|Slots|Map State|Array Size|Per Dev|Stripes/.test(f)
   )
     .join("; ");
 }

@@ -112,6 +112,8 @@ Deno.test("takeover edit: raid10 4 -> raid0 2 through the monitor's takeover upd
   // no data moves: size and per-member data unchanged
   assert.equal(volumeSectors(vol), volumeSectors(before));
   assert.equal(perDevArraySize(out.mpb, map), 32768n);
+  // the MPB version follows the new shape, as mdmon writes it (raid0 of 2: 1.0.00)
+  assert.equal(new TextDecoder().decode(out.mpb.signature).slice(24, 30), "1.0.00");
   // and it serializes and parses back the same
   const back = parseMpb(serializeMpb(out.mpb), { device: "t", allowBadChecksum: true });
   assert.equal(raidLevel(back.mpb.volumes[0].maps[0]), 0);
@@ -258,6 +260,9 @@ Deno.test("takeover edit: raid0 2 -> raid10 4 through the monitor's update: memb
   assert.equal(volumeSectors(vol), volumeSectors(before));
   assert.equal(perDevArraySize(out.mpb, map), perDevArraySize(c.mpb, before.maps[0]));
   assert.equal(numDataStripes(out.mpb, map), numDataStripes(c.mpb, before.maps[0]) / 2n);
+  // the MPB version follows (mdmon: 4 members -> 1.2.01; the raid0 had 1.0.00)
+  assert.equal(new TextDecoder().decode(c.mpb.signature).slice(24, 30), "1.0.00");
+  assert.equal(new TextDecoder().decode(out.mpb.signature).slice(24, 30), "1.2.01");
   const back = parseMpb(serializeMpb(out.mpb), { device: "t", allowBadChecksum: true });
   assert.equal(raidLevel(back.mpb.volumes[0].maps[0]), 10);
   assert.equal(back.mpb.disks.length, 4);
