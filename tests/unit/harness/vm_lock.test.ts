@@ -60,3 +60,34 @@ Deno.test("vm lock: waiters get the lock first come, first served; a dead proces
   assert.deepEqual(order, ["first", "second", "third", "fourth"]);
   await Deno.remove(cache, { recursive: true });
 });
+
+Deno.test("vm lock: hold_vm.ts holds the lock for its whole command, which runs with MDTS_VM_LOCK=0", async () => {
+  const cache = await Deno.makeTempDir({ prefix: "mdts-hold-vm-" });
+  try {
+    const holdVm = new URL("../../vm/harness/hold_vm.ts", import.meta.url).pathname;
+    // While the command runs, flock -n on the lock file must fail: the suite holds it.
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        holdVm,
+        "bash",
+        "-c",
+        `echo "lock=$MDTS_VM_LOCK"; flock -n "$MDTS_VM_CACHE/vm.lock" true && echo free || echo held; exit 7`,
+      ],
+      env: { MDTS_VM_CACHE: cache },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(r.stdout);
+    assert.equal(r.code, 7, `the command's exit status is passed on: ${out}`);
+    assert.equal(out, "lock=0\nheld\n");
+    // released afterwards
+    const after = await new Deno.Command("flock", {
+      args: ["-n", `${cache}/vm.lock`, "true"],
+    }).output();
+    assert.equal(after.code, 0, "the lock is free after the command");
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});

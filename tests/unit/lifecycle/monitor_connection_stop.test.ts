@@ -79,8 +79,9 @@ Deno.test("monitor reply: a monitor that never answers still times out", async (
 });
 
 Deno.test("monitor reply: a monitor that closes the connection is told apart from a silent one", async () => {
-  const out = await serve(1500, async (conn) => {
+  const out = await serve(1500, (conn) => {
     conn.close();
+    return Promise.resolve();
   });
   assert.equal(out, "MonitorConnectionClosed");
 });
