@@ -45,6 +45,14 @@ export interface SpawnOptions {
   foreground?: boolean;
 }
 
+/**
+ * How long a started monitor may take to become ready while it is alive. mdadm waits for
+ * mdmon without a limit; a Deno start on a loaded machine can take well over 15 s (the crash
+ * matrix saw one miss a 15 s limit while two resumed reshapes ran: the volumes stayed
+ * read-only and the reshape was not continued). The limit only catches a monitor that hangs.
+ */
+export const MONITOR_READY_MS = 180_000;
+
 /** The argv that runs the monitor with its argv[0] set (falls back to a plain start). */
 export function monitorArgv(o: SpawnOptions): string[] {
   const args = ["mdmon", "--foreground"];
@@ -68,10 +76,15 @@ function childEnv(): Record<string, string> {
 
 /**
  * Starts the monitor in the background and waits until it is ready (its pid in the pid file
- * and its socket present). Returns null on success, else why it failed.
+ * and its socket present) or has exited. Returns null on success, else why it failed.
+ * `argv` and `readyMs` are for tests.
  */
-export async function startBackground(o: SpawnOptions, runDir = RUN_DIR): Promise<string | null> {
-  const argv = monitorArgv(o);
+export async function startBackground(
+  o: SpawnOptions,
+  runDir = RUN_DIR,
+  argv = monitorArgv(o),
+  readyMs = MONITOR_READY_MS,
+): Promise<string | null> {
   // the monitor outlives this process: a pipe to us would break when we exit (its next log
   // line EPIPE), so it gets no stderr and writes its log file itself (MDTS_MDMON_LOG)
   const env = childEnv();
@@ -87,7 +100,7 @@ export async function startBackground(o: SpawnOptions, runDir = RUN_DIR): Promis
   }).spawn();
   let exited: Deno.CommandStatus | null = null;
   child.status.then((s) => (exited = s));
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + readyMs;
   while (Date.now() < deadline) {
     if (exited !== null) {
       return `the monitor exited with status ${
@@ -104,7 +117,9 @@ export async function startBackground(o: SpawnOptions, runDir = RUN_DIR): Promis
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return `the monitor did not create ${pidPath(runDir, o.container)} within 15 s`;
+  return `the monitor (pid ${child.pid}) runs but did not create ${
+    pidPath(runDir, o.container)
+  } and its socket within ${readyMs / 1000} s`;
 }
 
 async function exists(path: string): Promise<boolean> {
