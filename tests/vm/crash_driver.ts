@@ -307,7 +307,10 @@ async function corruptCopyArea(vm: Vm, l: Placed): Promise<void> {
 
 async function assembleLane(vm: Vm, mdts: string, l: Placed): Promise<RunResult> {
   const dev = l.disks.map((d) => `/dev/${d}`).join(" ");
-  const tool = l.resume === "mdts" ? mdts : "mdadm";
+  // the monitor and the background grow-continue started by the assembly log for diag()
+  const tool = l.resume === "mdts"
+    ? `MDTS_MDMON_LOG=/run/mdts-mon-${l.id}.log MDTS_GROW_DEBUG=1 ${mdts}`
+    : "mdadm";
   switch (l.assemble ?? "explicit") {
     case "scan":
       return await vm.run(`${tool} -A --scan`, { timeoutMs: 240_000 });
@@ -323,6 +326,28 @@ async function assembleLane(vm: Vm, mdts: string, l: Placed): Promise<RunResult>
       return await vm.run(`${tool} -A /dev/md/${l.id} ${dev}${volumes}`, { timeoutMs: 240_000 });
     }
   }
+}
+
+/** Guest commands that say why a lane's reshape did not finish (kept in the work dir). */
+function diag(l: Placed): string {
+  const attrs = "level array_state sync_action reshape_position reshape_direction sync_max " +
+    "sync_min sync_completed suspend_lo suspend_hi raid_disks degraded chunk_size layout " +
+    "array_size metadata_version";
+  return [
+    VOL_OF,
+    "date",
+    "cat /proc/mdstat",
+    ...l.volumes.map((_v, i) =>
+      `V=$(vol_of ${l.disks[0]} ${i}); echo "== volume ${i}: $V"; ` +
+      `for f in ${attrs}; do echo "$f=$(cat /sys/block/$V/md/$f 2>&1)"; done`
+    ),
+    `mdadm -E /dev/${l.disks[0]}`,
+    "ps -eo pid,ppid,etimes,stat,args | grep -E 'mdmon|mod.ts|mdadm|mdts' | grep -v grep",
+    "for f in /run/mdadm/*.grow.log /run/mdts-mon-*.log /run/mdmon-*.log; do " +
+    'echo "== $f"; tail -n 60 "$f"; done',
+    "ls -la /run/mdadm",
+    "dmesg | tail -n 60",
+  ].join("; ");
 }
 
 /** Until no volume of the lane migrates, md is idle and raid0 volumes are raid0 again. */
@@ -499,11 +524,11 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
     );
     r.bytesDiffering = r.resumed ? await bytesDiffering(vm, l) : null;
     if (!r.resumed) {
-      const d = await vm.run(
-        `cat /proc/mdstat; tail -n 5 /run/mdadm/*.grow.log; mdadm -E /dev/${l.disks[0]} | ` +
-          `grep -E 'Migrate|Checkpoint|Members'`,
-      );
-      r.note += ` | not finished: ${d.stdout.replaceAll("\n", " / ").slice(0, 600)}`;
+      const file = `${vm.workDir}/diag-${o.name}-${l.id}.txt`;
+      await vm.run(`{ ${diag(l)}; } > ${file} 2>&1`, { timeoutMs: 60_000 });
+      const grow = await vm.run(`tail -n 3 /run/mdadm/*.grow.log 2>/dev/null`);
+      r.note += ` | not finished (all in ${file.slice(file.lastIndexOf("/") + 1)} of the work ` +
+        `dir): ${grow.stdout.replaceAll("\n", " / ").slice(0, 800)}`;
     }
     log(`${o.name}/${l.id}: resumed=${r.resumed} bytes differing=${r.bytesDiffering}`);
   }
