@@ -707,6 +707,8 @@ if (import.meta.main) {
     const store = mergeRounds(parseStore(text), [stored]);
     await Deno.writeTextFile(json, JSON.stringify(store, null, 1) + "\n");
     await Deno.writeTextFile(md, renderResults(store, all.length));
+    // committed files: in the project's format (deno fmt aligns the tables)
+    await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", json, md] }).output();
     console.log(renderResults({ rounds: [stored] }, all.length));
   }
 }
