@@ -12,6 +12,11 @@ import { FakeHost, recordSysfs } from "./fake_host.ts";
 import { diskSerial, totalBlocks } from "../../../meta/imsm/accessors.ts";
 import { DISK_STATUS, MAP_STATE, ORD_REBUILD } from "../../../meta/imsm/constants.ts";
 import { MAX_SECTOR } from "../../../kernel/md/sysfs.ts";
+import { ContainerModel } from "../../../core/monitor/container_model.ts";
+import { Monitor } from "../../../core/monitor/monitor.ts";
+import { Manager } from "../../../core/monitor/manager.ts";
+import { addSpare, newContainer, prepareWrite } from "../../../meta/imsm/edit/mod.ts";
+import { storeContainer } from "../../../core/imsm/store.ts";
 
 const MiB = 1024 * 1024;
 
@@ -253,4 +258,60 @@ Deno.test("create with missing members: refused as mdadm does (raid0, all missin
   const after = snapshot();
   await assert.rejects(vol("second", 1, [disks[0], "missing"]), /unable to add 'missing' disk/);
   assert.deepEqual(snapshot(), after);
+});
+
+Deno.test("raid1 from one disk + missing: a disk added to the container is rebuilt into slot 1 by the monitor; the placeholder leaves the table", async () => {
+  const { kernel, host, disks } = setup(2);
+  await create(kernel, host, {
+    ...base,
+    force: true,
+    device: "/dev/md/c1",
+    members: [disks[0]],
+    metadata: "imsm",
+    raidDevices: 1,
+  });
+  await create(kernel, host, {
+    ...base,
+    device: "/dev/md/m1",
+    members: [disks[0], "missing"],
+    level: 1,
+    raidDevices: 2,
+    sizeKiB: 16384,
+    familyNum: 0x1234,
+    now: () => 1700000000n,
+  });
+  const env = (k: string) => (k === "IMSM_DEVNAME_AS_SERIAL" ? "1" : undefined);
+  const model = await ContainerModel.load(kernel, "md127", env);
+  const logs: string[] = [];
+  const monitor = new Monitor(kernel, model, (m) => logs.push(m));
+  const manager = new Manager(kernel, monitor, env, (m) => logs.push(m), () => 3);
+  await manager.scan();
+  await monitor.pass();
+  assert.equal(await kernel.array("md126").syncAction(), "idle", "nothing to rebuild onto yet");
+  // mdadm --add: vdb gets a spare record and joins the container
+  const lone = addSpare(newContainer([{ serial: "/dev/zzz", sizeSectors: 131072 }]), {
+    serial: "/dev/vdb",
+    sizeSectors: 131072,
+  });
+  const p = prepareWrite(lone);
+  await storeContainer(kernel.writer, [{
+    serial: "/dev/vdb",
+    device: "/dev/vdb",
+    size: BigInt(64 * MiB),
+    sectorSize: 512,
+  }], { container: p.container, writes: p.writes.filter((w) => w.serial === "/dev/vdb") });
+  await kernel.array("md127").addMember("vdb", { offset: 128862n, sizeKiB: 1105n });
+  await manager.scan();
+  const md = kernel.array("md126");
+  assert.equal(await md.syncAction(), "recover", logs.join("\n"));
+  assert.equal(await md.member("vdb").slot(), 1);
+  kernel.md.advanceSync("md126", 1n << 40n);
+  await monitor.pass();
+  const c = (await examineDevices(kernel.blocks, ["/dev/vda"]))[0].metadata!;
+  const vol = c.mpb.volumes[0];
+  assert.deepEqual(c.mpb.disks.map((d) => diskSerial(d)), ["/dev/vda", "/dev/vdb"]);
+  assert.deepEqual(vol.maps[0].ord, [0, 1]);
+  assert.equal(vol.migrState, 0);
+  assert.equal(vol.maps[0].mapState, MAP_STATE.NORMAL);
+  assert.equal(await md.degraded(), 0);
 });
