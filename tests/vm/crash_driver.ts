@@ -245,10 +245,10 @@ export function faultPoint(kind: string, l: { id: string; shape: Shape }): strin
     }
     case "unit": // both disks of the first record at or past the unit
       return `purpose=migration-record,volume=${volume(a)},unit=${Number(b)},after=1`;
-    case "end": // the last record (both disks), then its clear (both disks)
+    case "end": // the record cleared on both disks (the end itself is not recorded)
       return `purpose=migration-record,volume=${volume(a)},unit=${
         unitsOf(l.shape, Number(a))
-      },after=3`;
+      },after=1`;
     default:
       throw new Error(`${kind} is not a write event (${WRITE_EVENTS.join(", ")})`);
   }

@@ -174,7 +174,7 @@ Deno.test("crash matrix: hold points are MDTS_FAULT rules the seam parses; the l
   );
   assert.equal(
     faultPoint("end:0", { id: "0a", shape: "r0" }),
-    "purpose=migration-record,volume=0av0,unit=16,after=3",
+    "purpose=migration-record,volume=0av0,unit=16,after=1",
   );
   assert.throws(() => faultPoint("pos:10", { id: "5a", shape: "r5" }), /not a write event/);
   for (const shape of ["r5", "r0", "r05"] as const) {
