@@ -113,7 +113,10 @@ export async function assembleContainer(
     devnm: made.devnm,
     path: made.path,
     mpb,
-    messages: [`Container ${made.path} has been assembled with ${found.length} drives`],
+    messages: [
+      `Container ${made.path} has been assembled with ${found.length} ` +
+      `drive${found.length === 1 ? "" : "s"}`,
+    ],
   };
 }
 

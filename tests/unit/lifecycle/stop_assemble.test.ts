@@ -118,3 +118,34 @@ Deno.test("incremental: the first disk starts the container, the second complete
   assert.equal(arrays.filter((a) => a.kind === "volume").length, 1);
   assert.equal(arrays.find((a) => a.kind === "container")!.members.length, 2);
 });
+
+Deno.test("assemble --scan: a raid1 made from one disk + missing comes back degraded with its disk in slot 0 (the placeholder has no device)", async () => {
+  const kernel = new FakeKernel([{ name: "vda", sizeBytes: 32 * MiB }]);
+  const host = new FakeHost(kernel);
+  await create(kernel, host, {
+    ...base,
+    force: true,
+    device: "/dev/md/one",
+    members: ["/dev/vda"],
+    metadata: "imsm",
+    raidDevices: 1,
+  });
+  await create(kernel, host, {
+    ...base,
+    device: "/dev/md/half",
+    members: ["/dev/vda", "missing"],
+    level: 1,
+    raidDevices: 2,
+    sizeKiB: 4096,
+  });
+  await stopAll(kernel, host);
+  const log = recordSysfs(kernel);
+  const r = await assemble(kernel, host, { arrays: [], members: [], scan: true, run: false });
+  assert.equal(r.status, 0, r.messages.join("\n"));
+  // mdadm 4.2 says "1 drive" (no plural for one)
+  assert.match(r.messages[0], /^Container \/dev\/md\/\S+ has been assembled with 1 drive$/);
+  assert.match(r.messages[1], /^Started \/dev\/md\/half with 1 device$/);
+  assert.ok(log.includes("md126/raid_disks=2"), log.join("\n"));
+  assert.ok(log.includes("md126/dev-vda/slot=0"));
+  assert.equal(await kernel.array("md126").degraded(), 1);
+});
