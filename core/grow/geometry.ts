@@ -22,6 +22,11 @@ export interface UnitGeometry {
   newDataDisks: number;
   /** Old-geometry stripe row in array sectors (old chunk x old data disks). */
   oldStripeSectors: number;
+  /**
+   * Array sectors md's reshape moves by (new data disks x the larger chunk): the positions at
+   * which md can be held by sync_max are its multiples.
+   */
+  reshapeStepSectors: number;
 }
 
 export interface MigrationGeometry {
@@ -81,6 +86,7 @@ export function unitGeometry(
     oldDataDisks,
     newDataDisks,
     oldStripeSectors: source.chunkSectors * oldDataDisks,
+    reshapeStepSectors: Math.max(source.chunkSectors, dest.chunkSectors) * newDataDisks,
   };
 }
 

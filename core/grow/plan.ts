@@ -26,8 +26,14 @@ import { componentSectors } from "../../meta/imsm/edit/migration.ts";
 import { diskSectors, mapPba, mapStripes, volumeSectors } from "../../meta/imsm/edit/records.ts";
 import { ALGORITHM, imsmGeometry, takeoverGeometry } from "../restripe/layout.ts";
 import { type UnitGeometry, unitGeometry } from "./geometry.ts";
-import { criticalUnits, DEFAULT_TUNING, nextWindow, type WindowTuning } from "./window.ts";
-import { checkpointUnit } from "./window.ts";
+import {
+  checkpointUnit,
+  criticalUnits,
+  DEFAULT_TUNING,
+  holdWindow,
+  nextWindow,
+  type WindowTuning,
+} from "./window.ts";
 import type { ReshapeMigration } from "./monitor_link.ts";
 
 /** What the kernel shows, gathered by the caller. */
@@ -349,10 +355,10 @@ function volumePlan(
   const critical = criticalUnits(units);
   let windows = 0;
   for (let u = 0; u < units.numUnits;) {
-    const w = nextWindow(units, u, {
-      ...tuning,
-      speedSectorsPerSecond: facts.speedSectorsPerSecond,
-    });
+    const w = holdWindow(
+      units,
+      nextWindow(units, u, { ...tuning, speedSectorsPerSecond: facts.speedSectorsPerSecond }),
+    );
     windows++;
     u = checkpointUnit(units, w.end);
   }

@@ -42,7 +42,8 @@ import type { BlockReader, BlockWriter } from "../ports.ts";
 import type { MemberReader } from "../restripe/copy.ts";
 import { type MigrationGeometry, migrationGeometry } from "./geometry.ts";
 import { BackupError, planRestore, type RestorePlan } from "./backup.ts";
-import { criticalUnits } from "./window.ts";
+import { criticalUnits, holdPoint } from "./window.ts";
+import type { MdArray } from "../../kernel/md/sysfs.ts";
 import { type GrowFacts, type GrowPlan, planGrow, type SpareFact } from "./plan.ts";
 import { type GrowContext, GrowError, type GrowReport, Runner } from "./run.ts";
 import { planMigration } from "./migrate_plan.ts";
@@ -611,18 +612,57 @@ async function continueVolume(
     );
   }
   r.reshaping = true;
+  const u = v.units;
+  // md was assembled held at the checkpoint. If that is inside an old-layout stripe row, any
+  // I/O to the rest of the row (udev's blkid at assembly) waits for the reshape to move, and
+  // a suspend_lo/hi write would then wait for that I/O forever (kernel 6.1; holdPoint). So md
+  // first moves to the end of the row, before any suspend write: only as far as a redo from
+  // the checkpoint stays safe, and inside the first unit, which the first window re-suspends.
+  const hold = holdPoint(u, Number(position), Number(md));
+  const release = hold > Number(md) && hold <= Number(position) + u.blocksPerUnit;
+  if (release) {
+    r.at("release-row", v.device);
+    await array.setSyncMax(BigInt(hold / u.newDataDisks));
+    await makeActive(array);
+    await r.monitor.pingManager();
+    await waitReshapeAt(r, array, BigInt(hold));
+  }
+  r.at("start-reshape", v.device);
   // as mdadm's restart: user I/O held from the checkpoint on, md allowed up to it, then go
   await array.write("suspend_lo", MAX_SECTOR_TEXT);
   await array.write("suspend_hi", String(position));
   await array.write("suspend_lo", String(position));
-  await array.setSyncMax(position / BigInt(v.units.newDataDisks));
+  if (!release) await array.setSyncMax(position / BigInt(u.newDataDisks));
+  await makeActive(array);
+  await r.monitor.pingManager();
+  await r.monitor.ping();
+  return await r.reshapeAndFinish(v, array, number, started, unit);
+}
+
+async function makeActive(array: MdArray): Promise<void> {
   const state = await array.arrayState();
   if (state === "readonly" || state === "read-auto" || state === "clean") {
     await array.setArrayState("active");
   }
-  await r.monitor.pingManager();
-  await r.monitor.ping();
-  return await r.reshapeAndFinish(v, array, number, started, unit);
+}
+
+/** Waits until md's reshape reaches array sector `at` (md starts it once the array is active). */
+async function waitReshapeAt(r: Runner, array: MdArray, at: bigint): Promise<void> {
+  const limitMs = Math.max(r.monitorTimeoutMs, 60_000);
+  for (let waited = 0;; waited += r.pollMs) {
+    const pos = await array.reshapePosition();
+    if (pos === "none" || pos >= at) return;
+    if (waited >= limitMs) {
+      throw new ResumeError(
+        `/dev/${array.devnm}`,
+        "reshape_position",
+        String(pos),
+        `md did not move to array sector ${at} within ${limitMs / 1000} s`,
+        "check dmesg and /proc/mdstat; stop the volume and assemble again to retry",
+      );
+    }
+    await r.sleep(r.pollMs);
+  }
 }
 
 /** md's shape of a volume held mid-reshape at assembly (spec §5.2 step 1). */

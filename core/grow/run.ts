@@ -36,7 +36,13 @@ import type { ContainerDisk } from "../monitor/container_model.ts";
 import type { MemberReader } from "../restripe/copy.ts";
 import type { GrowPlan, StepKind, VolumePlan } from "./plan.ts";
 import { type MigrationGeometry, migrationGeometry } from "./geometry.ts";
-import { checkpointUnit, DEFAULT_TUNING, nextWindow, type WindowTuning } from "./window.ts";
+import {
+  checkpointUnit,
+  DEFAULT_TUNING,
+  holdWindow,
+  nextWindow,
+  type WindowTuning,
+} from "./window.ts";
 import { backupRecord, buildBackup } from "./backup.ts";
 import {
   encodeContainerReshape,
@@ -72,7 +78,8 @@ export interface GrowContext {
 export type GrowStage =
   | Exclude<StepKind, "windows" | "next-volume">
   | "window"
-  | "migration-end";
+  | "migration-end"
+  | "release-row";
 
 /** A failed grow: where, on which device, and what state the disks were left in. */
 export class GrowError extends Error {
@@ -447,18 +454,24 @@ export class Runner {
     let rate: number | null = null;
     this.stage = "window";
     while (unit < u.numUnits) {
-      const w = nextWindow(u, unit, {
-        ...this.tuning,
-        speedSectorsPerSecond: rate ?? this.tuning.speedSectorsPerSecond,
-      });
-      await array.setSuspendWindow(BigInt(w.start), BigInt(w.end));
+      // md is held where that traps no I/O, maybe past w.end (holdWindow); user writes stay
+      // suspended up to where md stops, which the next window's suspend range covers too
+      const w = holdWindow(
+        u,
+        nextWindow(u, unit, {
+          ...this.tuning,
+          speedSectorsPerSecond: rate ?? this.tuning.speedSectorsPerSecond,
+        }),
+      );
+      const hold = w.hold;
+      await array.setSuspendWindow(BigInt(w.start), BigInt(hold));
       if (w.critical) {
         rec = await this.backup(c, g, rec, unit);
         await this.checkpoint(c, v, rec);
         critical++;
       }
       const t0 = this.now();
-      const target = BigInt(Math.ceil(w.end / u.newDataDisks));
+      const target = BigInt(Math.ceil(hold / u.newDataDisks));
       await array.setSyncMax(target);
       await this.waitWindow(array, target);
       const seconds = (this.now() - t0) / 1000;

@@ -93,6 +93,55 @@ function startCheck(u: UnitGeometry, unit: number): void {
   }
 }
 
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * Where md should be held when a window ends at array sector `end` (a unit border), so that
+ * holding it traps no I/O. On the 6.1 kernel, while a reshape is held at a position inside an
+ * old-layout stripe row, every read or write of that row past the position waits for the
+ * reshape to move on, counted as I/O in flight; writing suspend_lo/suspend_hi (the next
+ * window) waits for in-flight I/O to end, so the array hangs for good (found by the crash
+ * matrix: udev's blkid read a volume assembled at such a position). A multiple of both the
+ * old row and md's reshape step traps nothing. Returns the first such position >= `end`
+ * (or the end of the reshape), or `end` itself when going further is unsafe: md must not
+ * write over old-layout data that a redo from `redoFrom` (the checkpoint in force while md
+ * gets there) still reads, the window safety rule at the top.
+ */
+export function holdPoint(u: UnitGeometry, redoFrom: number, end: number): number {
+  const row = u.oldStripeSectors;
+  const step = u.reshapeStepSectors;
+  const both = (row / gcd(row, step)) * step;
+  const aligned = Math.ceil(end / both) * both;
+  // md must not finish the reshape before the last window: the monitor would end the
+  // migration while the grow still checkpoints it
+  if (aligned === end || aligned >= u.maxPosition) return end;
+  const oldDataStart = (redoFrom - (redoFrom % row)) / u.oldDataDisks;
+  const writeFront = Math.ceil(aligned / u.newDataDisks);
+  return writeFront <= oldDataStart ? aligned : end;
+}
+
+/** md held at array sector `p` traps no I/O (or has finished the reshape there). */
+export function isTrapFree(u: UnitGeometry, p: number): boolean {
+  return p >= u.maxPosition || (p % u.oldStripeSectors === 0 && p % u.reshapeStepSectors === 0);
+}
+
+/**
+ * `w` with md's hold point (holdPoint). When md cannot be held trap-free past the window's
+ * end, the window is shortened by whole units until it can; a window of one unit that
+ * cannot is kept as it is (md held at its end).
+ */
+export function holdWindow(u: UnitGeometry, w: Window): Window & { hold: number } {
+  for (let units = w.units; units >= 1; units--) {
+    const end = Math.min(w.start + units * u.blocksPerUnit, u.maxPosition);
+    const hold = holdPoint(u, w.critical ? end : w.start, end);
+    if (isTrapFree(u, hold)) return { ...w, end, units, hold };
+  }
+  return { ...w, hold: holdPoint(u, w.critical ? w.end : w.start, w.end) };
+}
+
 /** mdts's window from unit `unit` (see the rules above). */
 export function nextWindow(u: UnitGeometry, unit: number, tuning: WindowTuning): Window {
   startCheck(u, unit);

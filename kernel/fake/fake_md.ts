@@ -9,7 +9,14 @@ import type { ArrayState, SyncAction } from "../md/sysfs.ts";
 import { MAX_SECTOR } from "../md/sysfs.ts";
 import type { AttributeWatcher, MdAttributeStore, WatchResult } from "../md/store.ts";
 
-const EINVAL = 22, EBUSY = 16, ENOENT = 2, EEXIST = 17, ENOSPC = 28, ENXIO = 6, EACCES = 13;
+const EINVAL = 22,
+  EBUSY = 16,
+  EDEADLK = 35,
+  ENOENT = 2,
+  EEXIST = 17,
+  ENOSPC = 28,
+  ENXIO = 6,
+  EACCES = 13;
 
 interface FakeMember {
   name: string;
@@ -56,6 +63,11 @@ interface FakeArray {
   suspendLo: bigint;
   suspendHi: bigint;
   reshapePosition: bigint | "none";
+  /**
+   * I/O waiting inside raid5 for the reshape to move past the old-layout stripe row it falls
+   * in (array sector where that row ends). It holds md's active-I/O count meanwhile.
+   */
+  trappedIo: bigint[];
   resyncStart: bigint | "none";
   safeModeMs: number;
   members: FakeMember[];
@@ -107,6 +119,7 @@ function newArray(devnm: string, created: number): FakeArray {
     suspendLo: 0n,
     suspendHi: 0n,
     reshapePosition: "none",
+    trappedIo: [],
     resyncStart: 0n,
     safeModeMs: 0,
     members: [],
@@ -155,6 +168,36 @@ export class FakeMdStore implements MdAttributeStore {
       default:
         return raidDisks;
     }
+  }
+
+  /**
+   * md (6.1) writes suspend_lo/suspend_hi/level under mddev_suspend, which waits until no I/O
+   * is inside the personality. I/O trapped at the reshape boundary only leaves when the reshape
+   * moves, which nothing does while the writer waits: the real kernel hangs there for good.
+   * The fake fails the write instead so a test sees the hang.
+   */
+  #suspendCheck(a: FakeArray, op: string, target: string): void {
+    if (a.trappedIo.length === 0) return;
+    throw err(
+      EDEADLK,
+      op,
+      target,
+      `md would hang: ${a.trappedIo.length} I/O wait(s) for the reshape to pass array sector ` +
+        `${a.trappedIo[0]} and mddev_suspend waits for them`,
+    );
+  }
+
+  /** Old-layout stripe row in array sectors while a reshape is pending or running. */
+  #oldStripeRow(a: FakeArray): bigint | null {
+    if (a.reshapePosition === "none" || a.oldRaidDisks === null) return null;
+    if (!["raid4", "raid5", "raid6"].includes(a.level)) return null;
+    const chunkSectors = BigInt(a.chunk / 512);
+    return chunkSectors * BigInt(this.#dataDisks(a, a.oldRaidDisks));
+  }
+
+  #releaseTrapped(a: FakeArray): void {
+    const pos = a.reshapePosition;
+    a.trappedIo = pos === "none" ? [] : a.trappedIo.filter((end) => end > pos);
   }
 
   #degraded(a: FakeArray): number {
@@ -336,6 +379,7 @@ export class FakeMdStore implements MdAttributeStore {
         return;
       case "level":
         if (!LEVELS.has(v)) throw err(EINVAL, op, target);
+        if (a.running) this.#suspendCheck(a, op, target);
         if (a.running && a.level === "raid0" && v === "raid10") {
           // md's raid10_takeover_raid0: near-2 copies, member i in slot 2i, odd slots empty
           for (const m of a.members) if (m.slot !== null) m.slot *= 2;
@@ -421,14 +465,22 @@ export class FakeMdStore implements MdAttributeStore {
         if (!redundant) throw err(ENOENT, "opening", target);
         a.syncMin = parseSectors(v, target);
         return;
-      case "sync_max":
+      case "sync_max": {
         if (!redundant) throw err(ENOENT, "opening", target);
-        a.syncMax = v === "max" ? "max" : parseSectors(v, target);
+        const max = v === "max" ? "max" : parseSectors(v, target);
+        // md refuses to lower sync_max under a running, writable sync (max_sync_store)
+        const lower = max !== "max" && (a.syncMax === "max" || max < a.syncMax);
+        if (lower && a.sync !== null && a.state !== "readonly" && a.state !== "read-auto") {
+          throw err(EBUSY, op, target);
+        }
+        a.syncMax = max;
         return;
+      }
       case "suspend_lo":
       case "suspend_hi": {
         if (!redundant) throw err(ENOENT, "opening", target);
         const n = parseSectors(v, target);
+        this.#suspendCheck(a, op, target);
         if (path === "suspend_lo") a.suspendLo = n;
         else a.suspendHi = n;
         return;
@@ -749,6 +801,7 @@ export class FakeMdStore implements MdAttributeStore {
     a.sync.pos = pos;
     if (a.sync.action === "reshape") {
       a.reshapePosition = pos * BigInt(this.#dataDisks(a));
+      this.#releaseTrapped(a);
     }
     if (pos >= total) {
       switch (a.sync.action) {
@@ -765,6 +818,7 @@ export class FakeMdStore implements MdAttributeStore {
           break;
         case "reshape":
           a.reshapePosition = "none";
+          a.trappedIo = [];
           a.oldRaidDisks = null;
           if (a.newChunk !== null) a.chunk = a.newChunk;
           if (a.newLayout !== null) a.layout = a.newLayout;
@@ -774,6 +828,29 @@ export class FakeMdStore implements MdAttributeStore {
       this.#syncEnded(a);
     }
     this.#notify();
+  }
+
+  /**
+   * A read or write of array sector `sector` arrives (udev's blkid, a user). Like raid5 on 6.1
+   * (make_stripe_request / stripe_ahead_of_reshape), I/O at or past the reshape position whose
+   * old-layout stripe row begins before that position waits until the reshape passes the row:
+   * returns "trapped" then (see #suspendCheck), else "served".
+   */
+  ioArrives(devnm: string, sector: bigint): "served" | "trapped" {
+    const a = this.#array(devnm, "array_state");
+    const row = this.#oldStripeRow(a);
+    if (!a.running || row === null || a.reshapePosition === "none") return "served";
+    const pos = a.reshapePosition;
+    if (sector < pos) return "served";
+    const rowStart = sector - sector % row;
+    if (rowStart >= pos) return "served";
+    a.trappedIo.push(rowStart + row);
+    return "trapped";
+  }
+
+  /** I/O trapped at the reshape boundary (ioArrives) and still waiting. */
+  trappedIo(devnm: string): number {
+    return this.#array(devnm, "array_state").trappedIo.length;
   }
 
   /** A write arrives on the array: clean/read-auto external arrays go write-pending. */

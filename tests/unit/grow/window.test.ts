@@ -10,6 +10,9 @@ import {
   checkpointUnit,
   criticalUnits,
   DEFAULT_TUNING,
+  holdPoint,
+  holdWindow,
+  isTrapFree,
   mdadmWindow,
   nextWindow,
   type Window,
@@ -91,4 +94,77 @@ Deno.test("window: the measured speed sets the width (about targetSeconds per wi
   });
   assert.equal(capped.units, 2);
   assert.throws(() => nextWindow(R5_3TO4, 16, DEFAULT_TUNING), /outside 0..15/);
+});
+
+// raid0 3 -> 4 at 128 KiB as md runs it (raid4 4 -> 5): old row 768, md step 1024 sectors
+const R0_3TO4_128K = unitGeometry(takeoverGeometry(3, 256), imsmGeometry(0, 4, 256), 3, 4, 16384);
+
+Deno.test("holdPoint: md is held past a unit border inside an old stripe row only where safe", () => {
+  const u = R0_3TO4_128K;
+  assert.equal(u.oldStripeSectors, 768);
+  assert.equal(u.reshapeStepSectors, 1024);
+  assert.equal(u.blocksPerUnit, 8192);
+  // unit 1 starts inside old row [7680, 8448): md goes on to 9216 (a multiple of 768 and 1024)
+  assert.equal(holdPoint(u, 8192, 8192), 9216);
+  // ...which keeps md's write front (9216 / 4 = 2304) below the old data of 8192 (7680 / 3)
+  assert.ok(9216 / 4 <= 7680 / 3);
+  // a non-critical window from 0 is checked from 0: md may not pass 8192 there
+  assert.equal(holdPoint(u, 0, 8192), 8192);
+  // a border on a row: nothing to do
+  assert.equal(holdPoint(u, 24576, 24576), 24576);
+  // the last window ends the reshape; one before it is never extended to the end
+  assert.equal(holdPoint(u, 65536, 65536), 65536);
+  assert.equal(holdPoint(u, 57344, 57344), 57344 + 1024);
+  const short = unitGeometry(takeoverGeometry(3, 256), imsmGeometry(0, 4, 256), 3, 4, 14592);
+  assert.equal(short.maxPosition, 58368);
+  assert.equal(holdPoint(short, 57344, 57344), 57344, "58368 is the end: md would finish");
+  // raid5 3 -> 4 at 64 KiB: unit borders are rows already
+  for (let k = 0; k <= R5_3TO4.numUnits; k++) {
+    const at = k * R5_3TO4.blocksPerUnit;
+    assert.equal(holdPoint(R5_3TO4, at, at), at);
+  }
+});
+
+Deno.test("holdPoint: refuses to go past what a redo from the checkpoint still reads", () => {
+  // raid0 5 -> 6 at 128 KiB: unit 1 (12288) is in old row [11520, 12800); the next point
+  // that is both a row and an md step is 15360, whose write front 2560 passes the old data
+  // of 12288 (11520 / 5 = 2304): md stays at 12288
+  const u = unitGeometry(takeoverGeometry(5, 256), imsmGeometry(0, 6, 256), 5, 6, 16384);
+  assert.equal(holdPoint(u, 12288, 12288), 12288);
+  // a non-critical window is checked from its start: from 73728 md may not pass 86016's
+  // row end, but from 86016 itself it may
+  assert.equal(holdPoint(u, 73728, 86016), 86016);
+  assert.equal(holdPoint(u, 86016, 86016), 92160);
+  // every point returned is a row and an md step, or the asked end
+  for (const redo of [0, 8192, 12288, 24576, 36864, 49152]) {
+    for (let end = redo; end <= u.maxPosition; end += u.blocksPerUnit) {
+      const h = holdPoint(u, redo, end);
+      const aligned = h % u.oldStripeSectors === 0 && h % u.reshapeStepSectors === 0;
+      assert.ok(h === end || aligned, `${redo}/${end} -> ${h}`);
+      if (h > end) assert.ok(Math.ceil(h / 6) <= (redo - (redo % 1280)) / 5);
+    }
+  }
+});
+
+Deno.test("holdWindow: raid0 3->4 windows of any width are held trap-free, within the safe bound", () => {
+  const u = R0_3TO4_128K;
+  for (const speed of [undefined, 5_000, 50_000, 500_000]) {
+    const holds: number[] = [];
+    for (let unit = 0; unit < u.numUnits;) {
+      const w = holdWindow(
+        u,
+        nextWindow(u, unit, { ...DEFAULT_TUNING, speedSectorsPerSecond: speed }),
+      );
+      assert.ok(
+        isTrapFree(u, w.hold),
+        `speed ${speed}: md held at ${w.hold} (window ${w.start}-${w.end})`,
+      );
+      assert.ok(w.hold >= w.end && w.end > w.start);
+      const redo = w.critical ? w.end : w.start;
+      if (w.hold > w.end) assert.ok(w.hold / 4 <= (redo - (redo % 768)) / 3);
+      holds.push(w.hold);
+      unit = checkpointUnit(u, w.end);
+    }
+    assert.equal(holds.at(-1), u.maxPosition);
+  }
 });

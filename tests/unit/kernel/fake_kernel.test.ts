@@ -314,3 +314,35 @@ Deno.test("fake disks: writes through the seam, crash drops what was not flushed
   assert.equal(vda?.major, 254);
   assert.deepEqual(vda?.holders, []);
 });
+
+Deno.test("reshape held inside an old stripe row: I/O past it waits, suspend writes would hang", async () => {
+  const k = threeDisks();
+  k.addDisk({ name: "vdd", sizeBytes: 64 << 20, majMin: "254:48" });
+  const a = await raid5(k);
+  await a.setSyncAction("frozen");
+  await a.addMember("vdd", { offset: 0n, sizeKiB: 16384n });
+  await a.setRaidDisks(4, { onWritePending: () => a.setArrayState("active") });
+  await a.member("vdd").setSlot(3);
+  // held at array sector 6000: inside old row [5888, 6144) (64 KiB x 2 data disks)
+  await a.setSyncMax(2000n);
+  await a.setSuspendWindow(0n, 6000n);
+  await a.setSyncAction("reshape");
+  k.md.advanceSync("md126", 100000n);
+  assert.equal(await a.reshapePosition(), 6000n);
+  assert.equal(k.md.ioArrives("md126", 5000n), "served", "new layout, below the position");
+  assert.equal(k.md.ioArrives("md126", 6200n), "served", "a row that begins at or past it");
+  assert.equal(k.md.ioArrives("md126", 6100n), "trapped");
+  assert.equal(k.md.trappedIo("md126"), 1);
+  const hang = await a.setSuspendWindow(6000n, 9000n).then(() => null, (e) => e);
+  assert.ok(isErrno(hang, "EDEADLK"), String(hang));
+  assert.match(String(hang), /md would hang: 1 I\/O wait\(s\) .* array sector 6144/);
+  const lower = await a.setSyncMax(1000n).then(() => null, (e) => e);
+  assert.ok(isErrno(lower, "EBUSY"), `md refuses to lower sync_max under a reshape: ${lower}`);
+  // the reshape moves past the row: the I/O is served, suspend can be written
+  await a.setSyncMax(2048n);
+  k.md.advanceSync("md126", 100000n);
+  assert.equal(await a.reshapePosition(), 6144n);
+  assert.equal(k.md.trappedIo("md126"), 0);
+  await a.setSuspendWindow(6144n, 9216n);
+  assert.equal(k.md.ioArrives("md126", 6200n), "served", "held on a row border");
+});
