@@ -10,6 +10,7 @@
  * disk is not in sync. A failure after the first disk was failed leaves a degraded mirror
  * (data complete on the kept disks): the message says so and how to re-add the disk.
  */
+import { loadPastTornReads } from "./torn_read.ts";
 import type { Kernel } from "../../kernel/interface.ts";
 import type { MdArray, MdMember } from "../../kernel/md/sysfs.ts";
 import type { ImsmContainer } from "../../meta/imsm/edit/container.ts";
@@ -104,6 +105,7 @@ export async function runTakeoverToRaid0(ctx: TakeoverContext): Promise<void> {
   const now = ctx.now ?? (() => performance.now());
   const log = ctx.log ?? (() => {});
   const timeout = ctx.monitorTimeoutMs ?? 60_000;
+  const load = () => loadPastTornReads(() => ctx.load(), { sleep, pollMs: 200, log });
   const dev = plan.device;
   const array = kernel.array(dev);
   const disk = (serial: string) => {
@@ -158,7 +160,7 @@ export async function runTakeoverToRaid0(ctx: TakeoverContext): Promise<void> {
     const deadline = now() + timeout;
     for (;;) {
       await monitor.ping();
-      const c = await ctx.load();
+      const c = await load();
       const failed = c.mpb.disks.filter((x) => isFailed(x)).map(diskSerial);
       if (plan.drop.every((s) => failed.includes(failedSerial(s)) || failed.includes(s))) break;
       if (now() > deadline) {
@@ -171,7 +173,7 @@ export async function runTakeoverToRaid0(ctx: TakeoverContext): Promise<void> {
     step = "takeover update";
     log(`send takeover R10_TO_R0 for subarray ${plan.volumeIndex}`);
     await monitor.update(encodeTakeover(plan.volumeIndex, 0));
-    const c = await ctx.load();
+    const c = await load();
     const vol = c.mpb.volumes[plan.volumeIndex];
     if (raidLevel(vol.maps[0]) !== 0 || vol.maps[0].numMembers !== plan.to.members) {
       throw new Error(
@@ -217,6 +219,8 @@ export async function runTakeoverToRaid10(
 ): Promise<void> {
   const { kernel, monitor, plan } = ctx;
   const log = ctx.log ?? (() => {});
+  const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const load = () => loadPastTornReads(() => ctx.load(), { sleep, pollMs: 200, log });
   const dev = plan.device;
   const array = kernel.array(dev);
   const level = (await array.level()).trim();
@@ -256,7 +260,7 @@ export async function runTakeoverToRaid10(
     touched = true;
     log(`send takeover R0_TO_R10 for subarray ${plan.volumeIndex}`);
     await monitor.update(encodeTakeover(plan.volumeIndex, 1));
-    const c = await ctx.load();
+    const c = await load();
     const map = c.mpb.volumes[plan.volumeIndex]?.maps[0];
     if (!map || raidLevel(map) !== 10 || map.numMembers !== plan.to.members) {
       throw new Error(

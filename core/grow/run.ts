@@ -21,7 +21,7 @@ import { isErrno } from "../../kernel/errno.ts";
 import type { ImsmContainer } from "../../meta/imsm/edit/container.ts";
 import type { ImsmVolume, MigrationRecord } from "../../meta/imsm/model.ts";
 import { MIGR_REC_STATUS } from "../../meta/imsm/constants.ts";
-import { ImsmFormatError } from "../../meta/imsm/errors.ts";
+import { loadPastTornReads } from "./torn_read.ts";
 import {
   diskSerial,
   ordIndex,
@@ -113,7 +113,6 @@ export interface GrowReport {
 
 const MAX_SECTOR_TEXT = (1n << 63n) - 1n;
 /** Reads of the metadata before a torn copy is taken as damage (see Runner.load). */
-const TORN_READ_ATTEMPTS = 10;
 
 /** The grow state machine; core/grow/resume.ts drives it from a checkpoint. */
 export class Runner {
@@ -161,22 +160,9 @@ export class Runner {
     return d;
   }
 
-  /**
-   * The container as the disks say now. The monitor may be rewriting the metadata while we
-   * read it (an MPB goes down in two writes), so a read can see a torn copy: the crash
-   * matrix saw a checksum mismatch on one disk stop a resumed grow at its second volume.
-   * Such a read is retried; metadata still unreadable after TORN_READ_ATTEMPTS is an error.
-   */
-  async load(): Promise<ImsmContainer> {
-    for (let attempt = 1;; attempt++) {
-      try {
-        return await this.ctx.load();
-      } catch (e) {
-        if (!(e instanceof ImsmFormatError) || attempt >= TORN_READ_ATTEMPTS) throw e;
-        this.log(`metadata read ${attempt} failed (${e.message}); reading again`);
-        await this.sleep(this.pollMs);
-      }
-    }
+  /** The container as the disks say now, read again if torn (loadPastTornReads). */
+  load(): Promise<ImsmContainer> {
+    return loadPastTornReads(() => this.ctx.load(), this);
   }
 
   // ------------------------------------------------------------------ container steps

@@ -174,23 +174,33 @@ async function round(lanes: Lane[], label: string): Promise<void> {
     assert.equal(a.code, 0, a.stderr);
   }
   ok(await vm.run("echo 200000 > /proc/sys/dev/raid/speed_limit_max"));
-  const deadline = Date.now() + 420_000;
-  for (const l of placed) {
-    let state = "";
-    let done = false;
-    const want = `0 ${l.want.level} none ${l.want.chunk} ${l.want.raidDisks}`;
-    while (!done && Date.now() < deadline) {
-      state = ok(
-        await vm.run(
-          `${VOL_OF}; V=$(vol_of ${l.disks[0]} 0); ` +
-            `echo "$(mdadm -E /dev/${l.disks[0]} | grep -c 'Migrate State : general') ` +
-            `$(cat /sys/block/$V/md/level) $(cat /sys/block/$V/md/reshape_position) ` +
-            `$(cat /sys/block/$V/md/chunk_size) $(cat /sys/block/$V/md/raid_disks)"`,
-        ),
-      ).trim();
-      done = state === want;
-      if (!done) await sleep(3000);
+  // the lanes run at once: wait for all of them under one deadline, then verify each (the
+  // verification of one lane must not eat the time another has to finish)
+  const deadline = Date.now() + 600_000;
+  const wantOf = (l: Placed) => `0 ${l.want.level} none ${l.want.chunk} ${l.want.raidDisks}`;
+  const states = new Map<string, string>();
+  for (;;) {
+    for (const l of placed) {
+      if (states.get(l.id) === wantOf(l)) continue;
+      states.set(
+        l.id,
+        ok(
+          await vm.run(
+            `${VOL_OF}; V=$(vol_of ${l.disks[0]} 0); ` +
+              `echo "$(mdadm -E /dev/${l.disks[0]} | grep -c 'Migrate State : general') ` +
+              `$(cat /sys/block/$V/md/level) $(cat /sys/block/$V/md/reshape_position) ` +
+              `$(cat /sys/block/$V/md/chunk_size) $(cat /sys/block/$V/md/raid_disks)"`,
+          ),
+        ).trim(),
+      );
     }
+    if (placed.every((l) => states.get(l.id) === wantOf(l)) || Date.now() >= deadline) break;
+    await sleep(5000);
+  }
+  for (const l of placed) {
+    const state = states.get(l.id) ?? "";
+    const want = wantOf(l);
+    const done = state === want;
     const diag = done ? "" : ok(
       await vm.run(
         `cat /run/mdadm/*.grow.log 2>/dev/null | tail -30; cat /proc/mdstat; dmesg | tail -20`,

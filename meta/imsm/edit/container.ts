@@ -3,7 +3,7 @@
  * the free spares (in the container, in no volume) which each carry their own one-disk
  * spare record instead (spec §3, §11.3, §14.6).
  */
-import type { ImsmDiskRecord, ImsmSuper, ParsedMetadata } from "../model.ts";
+import type { ImsmDiskRecord, ImsmSuper, ImsmVolume, ParsedMetadata } from "../model.ts";
 import { serializeMpb } from "../mpb.ts";
 import { ATTRIBUTE, DISK_STATUS } from "../constants.ts";
 import { diskSerial } from "../accessors.ts";
@@ -40,6 +40,22 @@ export interface NewDisk {
 
 /** Version string mdadm 4.2 gives a container without volumes and each spare record. */
 export const EMPTY_CONTAINER_VERSION = "1.0.00";
+
+/** The volume `index` of `c`; a clear error when the container has no such volume. */
+export function requireVolume(c: ImsmContainer, index: number): ImsmVolume {
+  const vol = c.mpb.volumes[index];
+  if (!vol) {
+    throw new ImsmEditError({
+      code: "bad-state",
+      subject: "container",
+      field: "imsm_super.num_raid_devs",
+      value: index,
+      problem: `no volume with index ${index} (the container has ${c.mpb.volumes.length})`,
+      hint: "name an existing subarray",
+    });
+  }
+  return vol;
+}
 
 /** Two terabytes in sectors: disks this big set total_blocks_hi (attribute 2TB_DISK). */
 const TWO_32 = 2 ** 32;

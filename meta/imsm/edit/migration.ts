@@ -32,7 +32,7 @@ import {
   roundSizeToMib,
   SECTORS_PER_MIB,
 } from "../sizes.ts";
-import { cloneContainer, type ImsmContainer } from "./container.ts";
+import { cloneContainer, type ImsmContainer, requireVolume } from "./container.ts";
 import { ImsmEditError } from "./errors.ts";
 import { cloneMap, countFailed, degradedState, endMigration as endMaps, migrate } from "./maps.ts";
 import {
@@ -45,21 +45,6 @@ import {
   splitLoHi,
   volumeSectors,
 } from "./records.ts";
-
-function volumeAt(c: ImsmContainer, index: number): ImsmVolume {
-  const vol = c.mpb.volumes[index];
-  if (!vol) {
-    throw new ImsmEditError({
-      code: "bad-state",
-      subject: "container",
-      field: "imsm_super.num_raid_devs",
-      value: index,
-      problem: `no volume with index ${index} (the container has ${c.mpb.volumes.length})`,
-      hint: "name an existing subarray",
-    });
-  }
-  return vol;
-}
 
 function levelOf(vol: ImsmVolume): MdLevel {
   const l = raidLevel(vol.maps[0]);
@@ -93,7 +78,7 @@ function refuseBusy(vol: ImsmVolume, what: string): never {
  */
 export function beginResync(c: ImsmContainer, volIndex: number): ImsmContainer {
   const out = cloneContainer(c);
-  const vol = volumeAt(out, volIndex);
+  const vol = requireVolume(out, volIndex);
   if (vol.migrState !== 0) refuseBusy(vol, "cannot start a resync");
   const type = vol.maps[0].mapState === MAP_STATE.UNINITIALIZED ? MIGR_TYPE.INIT : MIGR_TYPE.REPAIR;
   migrate(vol, MAP_STATE.NORMAL, type);
@@ -107,7 +92,7 @@ export function setResyncCheckpoint(
   unit: number,
 ): ImsmContainer {
   const out = cloneContainer(c);
-  const vol = volumeAt(out, volIndex);
+  const vol = requireVolume(out, volIndex);
   if (vol.migrState === 0 || isGeneralMigration(vol)) {
     throw new ImsmEditError({
       code: "bad-state",
@@ -291,14 +276,20 @@ export function beginMigration(
     case "level":
       beginVolumeMigration(
         out,
-        volumeAt(out, volIndex),
+        requireVolume(out, volIndex),
         change.newLevel,
         change.newDisk,
         change.newChunkKiB,
       );
       break;
     case "chunk":
-      beginVolumeMigration(out, volumeAt(out, volIndex), undefined, undefined, change.newChunkKiB);
+      beginVolumeMigration(
+        out,
+        requireVolume(out, volIndex),
+        undefined,
+        undefined,
+        change.newChunkKiB,
+      );
       break;
   }
   return out;
@@ -459,7 +450,7 @@ function progressContainerReshape(mpb: ImsmSuper): void {
  */
 export function endMigration(c: ImsmContainer, volIndex: number): ImsmContainer {
   const out = cloneContainer(c);
-  const vol = volumeAt(out, volIndex);
+  const vol = requireVolume(out, volIndex);
   if (vol.migrState === 0) {
     throw new ImsmEditError({
       code: "bad-state",

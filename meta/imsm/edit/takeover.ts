@@ -16,7 +16,7 @@
 import type { ImsmDiskRecord, ImsmVolume } from "../model.ts";
 import { DISK_STATUS, FAILED_DISK_NONE, MAP_STATE, ORD_REBUILD } from "../constants.ts";
 import { diskSerial, isFailed, ordIndex, raidLevel, volumeName } from "../accessors.ts";
-import { cloneContainer, type ImsmContainer } from "./container.ts";
+import { cloneContainer, type ImsmContainer, requireVolume } from "./container.ts";
 import { failedSerial } from "./failure.ts";
 import { ImsmEditError } from "./errors.ts";
 import { serialBytes, setNumDataStripes, volumeSectors } from "./records.ts";
@@ -43,17 +43,7 @@ export function takeoverToRaid0(
   realSerial: (stored: string) => string | null = () => null,
 ): ImsmContainer {
   const out = cloneContainer(c);
-  const vol = out.mpb.volumes[volIndex];
-  if (!vol) {
-    throw new ImsmEditError({
-      code: "bad-state",
-      subject: "container",
-      field: "imsm_super.num_raid_devs",
-      value: volIndex,
-      problem: `no volume with index ${volIndex}`,
-      hint: "name an existing subarray",
-    });
-  }
+  const vol = requireVolume(out, volIndex);
   if (out.mpb.volumes.length !== 1) {
     refuse(
       vol,
@@ -140,17 +130,7 @@ function missingRecord(template: ImsmDiskRecord, index: number): ImsmDiskRecord 
 /** raid0 with N members -> raid10 with 2N, every odd slot missing (R0_TO_R10). */
 export function takeoverToRaid10(c: ImsmContainer, volIndex: number): ImsmContainer {
   const out = cloneContainer(c);
-  const vol = out.mpb.volumes[volIndex];
-  if (!vol) {
-    throw new ImsmEditError({
-      code: "bad-state",
-      subject: "container",
-      field: "imsm_super.num_raid_devs",
-      value: volIndex,
-      problem: `no volume with index ${volIndex}`,
-      hint: "name an existing subarray",
-    });
-  }
+  const vol = requireVolume(out, volIndex);
   const hint = "raid0 -> raid10 takes a single idle raid0 volume in a normal state";
   const no = (field: string, value: number | string, problem: string): never => {
     throw new ImsmEditError({
