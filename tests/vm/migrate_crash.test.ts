@@ -243,17 +243,6 @@ async function round(lanes: Lane[], label: string): Promise<void> {
   );
 }
 
-Deno.test("vm: power cut at six points of chunk migrations (raid5 3 and 6 disks, raid0 3 disks, 64k/4k -> 256k); assembly resumes them, data intact", async () => {
-  await round([
-    { id: "k5a", level: 5, change: "chunk", holdAt: "ckpt:2" },
-    { id: "k5b", level: 5, change: "chunk", holdAt: "copy:2" },
-    { id: "k0a", level: 0, change: "chunk", holdAt: "ckpt:7" },
-    { id: "k0b", level: 0, change: "chunk", holdAt: "ckpt:24" },
-    { id: "k6", level: 5, change: "chunk", members: 6, chunkKiB: 4, holdAt: "ckpt:16" },
-    { id: "k5d", level: 5, change: "chunk", cutAtPercent: 75 },
-  ], "migrate-crash-chunk");
-});
-
 Deno.test("vm: power cut at six points of raid0 -> raid5 level migrations (3 -> 4 and 5 -> 6 disks); assembly resumes them, data intact", async () => {
   await round([
     { id: "l0a", level: 0, change: "level", holdAt: "ckpt:2" },
@@ -263,4 +252,15 @@ Deno.test("vm: power cut at six points of raid0 -> raid5 level migrations (3 -> 
     { id: "l6", level: 0, change: "level", members: 5, holdAt: "ckpt:16" },
     { id: "l0f", level: 0, change: "level", cutAtPercent: 75 },
   ], "migrate-crash-level");
+});
+
+Deno.test("vm: power cut at six points of chunk migrations (raid5 3 and 6 disks, raid0 3 disks, 64k/4k -> 256k); assembly resumes them, data intact", async () => {
+  await round([
+    { id: "k5a", level: 5, change: "chunk", holdAt: "ckpt:2" },
+    { id: "k5b", level: 5, change: "chunk", holdAt: "copy:2" },
+    { id: "k0a", level: 0, change: "chunk", holdAt: "ckpt:7" },
+    { id: "k0b", level: 0, change: "chunk", holdAt: "ckpt:24" },
+    { id: "k6", level: 5, change: "chunk", members: 6, chunkKiB: 4, holdAt: "ckpt:16" },
+    { id: "k5d", level: 5, change: "chunk", cutAtPercent: 75 },
+  ], "migrate-crash-chunk");
 });
