@@ -8,38 +8,17 @@
  */
 import assert from "node:assert/strict";
 import { setup } from "../monitor/setup.ts";
+import { fakeGrowContext, managerLink } from "./fake_grow.ts";
 import { recordSysfs } from "../lifecycle/fake_host.ts";
 import { containerDisks } from "../../../core/monitor/container_model.ts";
 import { loadContainer } from "../../../core/imsm/store.ts";
 import { planMigration } from "../../../core/grow/migrate_plan.ts";
 import { runGrowPlan } from "../../../core/grow/run.ts";
-import type { MonitorLink } from "../../../core/grow/monitor_link.ts";
-import { decodeUpdate, encodeFrame, FrameReader } from "../../../core/monitor/protocol.ts";
 import { parseMigrationRecord } from "../../../meta/imsm/migration_record.ts";
 import { migrationGeometry } from "../../../core/grow/geometry.ts";
 import { buildBackup } from "../../../core/grow/backup.ts";
 import { ENV } from "../monitor/setup.ts";
 import type { MdLevel } from "../../../meta/imsm/sizes.ts";
-
-type S = Awaited<ReturnType<typeof setup>>;
-
-function link(s: S, sent: string[]): MonitorLink {
-  const call = async (bytes: Uint8Array) => {
-    const r = new FrameReader();
-    r.push(bytes);
-    const f = r.next()!;
-    if (f.length > 0) sent.push(decodeUpdate(f.payload).type);
-    await s.manager.handle(f);
-  };
-  return {
-    ping: () => call(encodeFrame(0)),
-    pingManager: () => call(encodeFrame(-1)),
-    update: async (blob) => {
-      await call(encodeFrame(blob.length, blob));
-      await call(encodeFrame(0));
-    },
-  };
-}
 
 async function migrateChunk(level: MdLevel) {
   const s = await setup({ level, members: 3, spares: 0, clean: true });
@@ -93,19 +72,7 @@ async function migrateChunk(level: MdLevel) {
     }
     return await origWrite(req);
   };
-  const report = await runGrowPlan({
-    kernel: s.kernel,
-    monitor: link(s, sent),
-    plan,
-    disks,
-    load: () => loadContainer(s.kernel.blocks, disks.map((d) => d.path)),
-    sleep: async () => {
-      s.kernel.md.advanceSync("md126", 1024n);
-      await new Promise((r) => setTimeout(r, 0));
-    },
-    pollMs: 1,
-    monitorTimeoutMs: 5_000,
-  });
+  const report = await runGrowPlan(fakeGrowContext(s, plan, disks, managerLink(s, sent)));
   s.monitor.stop();
   await running;
   return { s, disks, sysfs, sent, records, report, plan, unit0 };

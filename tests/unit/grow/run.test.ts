@@ -6,14 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { setup } from "../monitor/setup.ts";
+import { fakeGrowContext, managerLink } from "./fake_grow.ts";
 import { recordSysfs } from "../lifecycle/fake_host.ts";
 import { containerDisks } from "../../../core/monitor/container_model.ts";
 import { loadContainer } from "../../../core/imsm/store.ts";
 import { type GrowPlan, planGrow } from "../../../core/grow/plan.ts";
 import { GrowError, runGrowPlan } from "../../../core/grow/run.ts";
-import type { MonitorLink } from "../../../core/grow/monitor_link.ts";
 import { encodeContainerReshape, packDev } from "../../../core/grow/monitor_link.ts";
-import { decodeUpdate, encodeFrame, FrameReader } from "../../../core/monitor/protocol.ts";
+import { decodeUpdate } from "../../../core/monitor/protocol.ts";
 import { parseMigrationRecord } from "../../../meta/imsm/migration_record.ts";
 import { migrationGeometry } from "../../../core/grow/geometry.ts";
 import { buildBackup } from "../../../core/grow/backup.ts";
@@ -30,27 +30,6 @@ import { volumeCurrMigrUnit, volumeInGeneralMigration } from "../../../meta/imsm
 import { applyUpdate } from "../../../core/monitor/updates.ts";
 import { encodeCheckpointUpdate } from "../../../core/monitor/protocol.ts";
 import { ImsmFormatError } from "../../../meta/imsm/errors.ts";
-
-type S = Awaited<ReturnType<typeof setup>>;
-
-/** Frames to the in-process manager; records what was sent. */
-function link(s: S, sent: string[]): MonitorLink {
-  const call = async (bytes: Uint8Array) => {
-    const r = new FrameReader();
-    r.push(bytes);
-    const f = r.next()!;
-    if (f.length > 0) sent.push(`update ${decodeUpdate(f.payload).type}`);
-    await s.manager.handle(f);
-  };
-  return {
-    ping: () => call(encodeFrame(0)),
-    pingManager: () => call(encodeFrame(-1)),
-    update: async (blob) => {
-      await call(encodeFrame(blob.length, blob));
-      await call(encodeFrame(0));
-    },
-  };
-}
 
 async function fixture() {
   const s = await setup({ level: 5, members: 3, spares: 1, clean: true });
@@ -115,21 +94,10 @@ Deno.test("grow run: raid5 3->4 from freeze to unfreeze, checkpoints and copy ar
     }
     return await origWrite(req);
   };
-  const ml = link(s, sent);
-  const report = await runGrowPlan({
-    kernel: s.kernel,
-    monitor: ml,
-    plan,
-    disks,
-    load: () => loadContainer(s.kernel.blocks, disks.map((d) => d.path)),
-    sleep: async () => {
-      s.kernel.md.advanceSync("md126", 1024n);
-      await new Promise((r) => setTimeout(r, 0));
-    },
-    progress: (p) => progress.push(p),
-    pollMs: 1,
-    monitorTimeoutMs: 5_000,
-  });
+  const ml = managerLink(s, sent);
+  const report = await runGrowPlan(
+    fakeGrowContext(s, plan, disks, ml, { progress: (p) => progress.push(p) }),
+  );
   s.monitor.stop();
   await running;
 
@@ -143,8 +111,8 @@ Deno.test("grow run: raid5 3->4 from freeze to unfreeze, checkpoints and copy ar
   assert.ok(first("md126/sync_max=0") < first("md126/sync_action=reshape"));
   assert.equal(sysfs.at(-2), "md126/metadata_version=external:/md127/0");
   assert.equal(sysfs.at(-1), "md126/sync_action=idle");
-  assert.equal(sent[0], "update reshape_container_disks");
-  assert.ok(sent.slice(1).every((x) => x === "update general_migration_checkpoint"));
+  assert.equal(sent[0], "reshape_container_disks");
+  assert.ok(sent.slice(1).every((x) => x === "general_migration_checkpoint"));
 
   // units 0,1,2 go through the copy area (status 1 before md may move), the rest do not
   const critical = records.filter((r) => r.status === 1).map((r) => r.unit);
@@ -185,19 +153,9 @@ Deno.test("grow run: a copy-area write failure stops md at its checkpoint, froze
     }
     return orig(req);
   };
-  const err = await runGrowPlan({
-    kernel: s.kernel,
-    monitor: link(s, []),
-    plan,
-    disks,
-    load: () => loadContainer(s.kernel.blocks, disks.map((d) => d.path)),
-    sleep: async () => {
-      s.kernel.md.advanceSync("md126", 1024n);
-      await new Promise((r) => setTimeout(r, 0));
-    },
-    pollMs: 1,
-    monitorTimeoutMs: 2_000,
-  }).then(() => null, (e) => e);
+  const err = await runGrowPlan(
+    fakeGrowContext(s, plan, disks, managerLink(s, []), { monitorTimeoutMs: 2_000 }),
+  ).then(() => null, (e) => e);
   s.monitor.stop();
   await running;
   assert.ok(err instanceof GrowError, String(err));
@@ -252,19 +210,7 @@ Deno.test("grow run: reshape writes name their volume and unit (MDTS_FAULT volum
     }
     return await origWrite(req);
   };
-  await runGrowPlan({
-    kernel: s.kernel,
-    monitor: link(s, []),
-    plan,
-    disks,
-    load: () => loadContainer(s.kernel.blocks, disks.map((d) => d.path)),
-    sleep: async () => {
-      s.kernel.md.advanceSync("md126", 1024n);
-      await new Promise((r) => setTimeout(r, 0));
-    },
-    pollMs: 1,
-    monitorTimeoutMs: 5_000,
-  });
+  await runGrowPlan(fakeGrowContext(s, plan, disks, managerLink(s, [])));
   s.monitor.stop();
   await running;
   const name = plan.volumes[0].name;
@@ -312,27 +258,15 @@ Deno.test("grow run: the end of a volume is not checkpointed, so no update lands
   // and the grow never sends one for the end: a raid5 3->4 of 16 units on the fake kernel
   const { s, running, disks, plan } = await fixture();
   const updates: bigint[] = [];
-  const inner = link(s, []);
-  await runGrowPlan({
-    kernel: s.kernel,
-    monitor: {
-      ...inner,
-      update: async (blob) => {
-        const u = decodeUpdate(blob);
-        if (u.type === "general_migration_checkpoint") updates.push(u.unit);
-        await inner.update(blob);
-      },
+  const inner = managerLink(s, []);
+  await runGrowPlan(fakeGrowContext(s, plan, disks, {
+    ...inner,
+    update: async (blob) => {
+      const u = decodeUpdate(blob);
+      if (u.type === "general_migration_checkpoint") updates.push(u.unit);
+      await inner.update(blob);
     },
-    plan,
-    disks,
-    load: () => loadContainer(s.kernel.blocks, disks.map((d) => d.path)),
-    sleep: async () => {
-      s.kernel.md.advanceSync("md126", 1024n);
-      await new Promise((r) => setTimeout(r, 0));
-    },
-    pollMs: 1,
-    monitorTimeoutMs: 5_000,
-  });
+  }));
   s.monitor.stop();
   await running;
   assert.ok(updates.length > 5 && updates.every((u) => u < 16n), `${updates}`);
@@ -359,19 +293,7 @@ Deno.test("grow run: a torn metadata read (the monitor writing) is read again, n
     }
     return c;
   };
-  await runGrowPlan({
-    kernel: s.kernel,
-    monitor: link(s, []),
-    plan,
-    disks,
-    load,
-    sleep: async () => {
-      s.kernel.md.advanceSync("md126", 1024n);
-      await new Promise((r) => setTimeout(r, 0));
-    },
-    pollMs: 1,
-    monitorTimeoutMs: 5_000,
-  });
+  await runGrowPlan(fakeGrowContext(s, plan, disks, managerLink(s, []), { load }));
   s.monitor.stop();
   await running;
   const after = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
