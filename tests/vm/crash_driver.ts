@@ -406,6 +406,8 @@ export interface RoundOptions {
   speedKiB?: number;
   finishTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Called once the round has the VM (after waiting for the lock): when it really ran. */
+  onVm?: () => void;
 }
 
 /** One boot, one cut, one resume. */
@@ -418,6 +420,7 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
     label: `crash-${o.name}`,
   });
   await vm.boot();
+  o.onVm?.();
   const mdts = mdtsCommand(vm.repo);
   const t0 = Date.now();
   ok(await vm.run(`${mdts} --version`, { timeoutMs: 240_000 }));
@@ -690,10 +693,15 @@ if (import.meta.main) {
   }
   const json = new URL("./crash_results.json", import.meta.url).pathname;
   const md = new URL("./crash_results.md", import.meta.url).pathname;
-  const commit = commitId();
   for (const [i, r] of all.entries()) {
     if (only.length && !only.includes(i + 1)) continue;
-    const date = new Date().toISOString();
+    // a round may wait long for the VM: its date and commit are taken when it gets it
+    let date = new Date().toISOString();
+    let commit = commitId();
+    r.onVm = () => {
+      date = new Date().toISOString();
+      commit = commitId();
+    };
     const rule = r.rule.kind + (r.rule.lane ? `@${r.rule.lane}` : "");
     let stored: StoredRound;
     try {
