@@ -625,7 +625,7 @@ async function continueVolume(
     await array.setSyncMax(BigInt(hold / u.newDataDisks));
     await makeActive(array);
     await r.monitor.pingManager();
-    await waitReshapeAt(r, array, BigInt(hold));
+    await waitReshapeAt(r, array, BigInt(hold), u.newDataDisks);
   }
   r.at("start-reshape", v.device);
   // as mdadm's restart: user I/O held from the checkpoint on, md allowed up to it, then go
@@ -646,13 +646,27 @@ async function makeActive(array: MdArray): Promise<void> {
   }
 }
 
-/** Waits until md's reshape reaches array sector `at` (md starts it once the array is active). */
-async function waitReshapeAt(r: Runner, array: MdArray, at: bigint): Promise<void> {
-  const limitMs = Math.max(r.monitorTimeoutMs, 60_000);
-  for (let waited = 0;; waited += r.pollMs) {
+/**
+ * Waits until md's reshape reaches array sector `at` (md starts it once the array is active
+ * and the monitor has answered; 180 s at least, as for a monitor start under load). md
+ * publishes its position in reshape_position and sync_completed; either will do.
+ */
+async function waitReshapeAt(
+  r: Runner,
+  array: MdArray,
+  at: bigint,
+  newDataDisks: number,
+): Promise<void> {
+  const limitMs = Math.max(r.monitorTimeoutMs, 180_000);
+  const start = r.now();
+  for (;;) {
     const pos = await array.reshapePosition();
     if (pos === "none" || pos >= at) return;
-    if (waited >= limitMs) {
+    const done = await array.syncCompleted();
+    if (typeof done === "object" && done !== null && done.done * BigInt(newDataDisks) >= at) {
+      return;
+    }
+    if (r.now() - start >= limitMs) {
       throw new ResumeError(
         `/dev/${array.devnm}`,
         "reshape_position",
