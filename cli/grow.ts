@@ -267,7 +267,14 @@ export function growPidPath(devnm: string): string {
   return `/run/mdadm/${devnm}.grow.pid`;
 }
 
-const CHILD_START_LIMIT_MS = 120_000;
+/**
+ * How long a live grow child may take to say it runs. Only a guard against a child stuck
+ * before its first line: a slow start is waited for (seen over 120 s in a TCG guest running
+ * six monitors), since it leaves nothing half done either way.
+ */
+const CHILD_START_LIMIT_MS = 600_000;
+/** After this, the wait is said on stderr once. */
+const CHILD_START_NOTICE_MS = 15_000;
 
 /** Re-runs this very command detached, as the grow child; error text or null. */
 async function startChild(devnm: string): Promise<string | null> {
@@ -292,8 +299,14 @@ async function startChild(devnm: string): Promise<string | null> {
     // the child is a new runtime that loads this program again: on a loaded or slow machine
     // (seen: a TCG guest running other monitors) that alone took over 15 s. While it lives
     // and has not said it runs (pid file), it is still starting.
-    const deadline = Date.now() + CHILD_START_LIMIT_MS;
+    const started = Date.now();
+    const deadline = started + CHILD_START_LIMIT_MS;
+    let told = false;
     while (Date.now() < deadline && exited === null) {
+      if (!told && Date.now() - started > CHILD_START_NOTICE_MS) {
+        told = true;
+        console.error(`mdts: waiting for the grow child of /dev/${devnm} to start (slow machine)`);
+      }
       const pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
       if (pid > 0) {
         child.unref();
