@@ -28,6 +28,28 @@ export interface QueuedEdit {
   apply: (c: ImsmContainer) => ImsmContainer;
 }
 
+/**
+ * A timer-driven pass looks at three attributes first and stops there for an array whose
+ * last full look decided nothing and whose three read the same since: md changes at least
+ * one of them for everything the monitor acts on (a write waiting: array_state reads
+ * write-pending, also after a member fails; a sync starting, moving or ending: sync_action
+ * and sync_completed). A full look still happens every FULL_LOOK_MS, after every kick
+ * (pings, updates) and whenever the last one decided something. Why: a full look reads
+ * about 12 + 3 x members files, and six monitors doing that 5 times a second saturated the
+ * two emulated CPUs of the test VM (grow starts overran 120 s); idle, it is now 3 files.
+ * Any change of the metadata (an update, the manager, another array's look) also means a
+ * full look at every array.
+ */
+export const FULL_LOOK_MS = 2000;
+
+async function quickLook(array: MdArray): Promise<string> {
+  const parts = [];
+  for (const attr of ["array_state", "sync_action", "sync_completed"]) {
+    parts.push((await array.read(attr).catch(() => null))?.trim() ?? "-");
+  }
+  return parts.join("|");
+}
+
 /** Reads the view decide.ts needs of one member array. */
 export async function readArrayView(array: MdArray): Promise<ArrayView> {
   const members: MemberView[] = [];
@@ -87,6 +109,16 @@ export class Monitor {
   #started = 0;
   #passWaiters: { needs: number; resolve: () => void }[] = [];
   #stopping = false;
+  /** A kick or an update since the last pass: the next one looks at everything. */
+  #wantFull = true;
+  /**
+   * Per array: its quick look when a full look last changed nothing, when, and the metadata
+   * then (any change of it since, by an update, the manager or another array, means a full
+   * look: decisions depend on it).
+   */
+  #steady = new Map<string, { quick: string; at: number; container: ImsmContainer }>();
+  /** Passes that skipped an array after its quick look (MDTS_MDMON_DEBUG and tests). */
+  quickSkips = 0;
   /** Serialises passes with the manager's changes (one JS thread, but many awaits). */
   lock: Promise<void> = Promise.resolve();
 
@@ -105,6 +137,7 @@ export class Monitor {
   /** Wakes the loop (like mdmon's SIGUSR1 to its monitor thread). */
   kick(): void {
     this.#kicked = true;
+    this.#wantFull = true;
     this.#kick?.();
   }
 
@@ -116,10 +149,15 @@ export class Monitor {
     });
   }
 
-  /** Applies the queue, then looks at every array once. */
-  pass(): Promise<void> {
+  /**
+   * Applies the queue, then looks at every array once. `quick`: arrays that were steady and
+   * read the same in a quick look are skipped (see FULL_LOOK_MS); the loop's timer passes.
+   */
+  pass(quick = false): Promise<void> {
     return this.exclusive(async () => {
       const number = ++this.#started;
+      if (this.#wantFull || this.queue.length > 0) quick = false;
+      this.#wantFull = false;
       this.debug(`pass ${number} begins (${this.queue.length} queued update(s))`);
       while (this.queue.length > 0) {
         const q = this.queue.shift()!;
@@ -131,7 +169,7 @@ export class Monitor {
           this.log(`update ${verdict}: ${q.what}: ${(e as Error).message}`);
         }
       }
-      for (const a of [...this.arrays.values()]) await this.#passArray(a);
+      for (const a of [...this.arrays.values()]) await this.#passArray(a, quick);
       if (this.model.changed) await this.#flush();
       this.passes++;
       const ready = this.#passWaiters.filter((w) => w.needs <= number);
@@ -140,22 +178,37 @@ export class Monitor {
     });
   }
 
-  async #flush(): Promise<void> {
+  /** Writes the metadata if it changed; whether it wrote. */
+  async #flush(): Promise<boolean> {
     try {
       if (await this.model.flush()) {
         this.log(`metadata written (generation ${this.model.container.mpb.generationNum >>> 0})`);
+        return true;
       }
+      return false;
     } catch (e) {
       this.log(`metadata write failed: ${(e as Error).message}`);
       throw e;
     }
   }
 
-  async #passArray(a: WatchedArray): Promise<void> {
+  async #passArray(a: WatchedArray, quick: boolean): Promise<void> {
     const array = this.kernel.array(a.devnm);
     const vol = this.model.container.mpb.volumes[a.index];
     if (!vol) {
       this.arrays.delete(a.devnm);
+      this.#steady.delete(a.devnm);
+      return;
+    }
+    const look = await quickLook(array);
+    const steady = this.#steady.get(a.devnm);
+    this.#steady.delete(a.devnm);
+    if (
+      quick && steady && steady.quick === look && steady.container === this.model.container &&
+      performance.now() - steady.at < FULL_LOOK_MS
+    ) {
+      this.#steady.set(a.devnm, steady);
+      this.quickSkips++;
       return;
     }
     let view: ArrayView;
@@ -180,24 +233,36 @@ export class Monitor {
       view,
       (name) => this.model.serialOf(name),
     );
+    // whether this look changed anything (metadata, md): if not, the array is steady
+    let acted = false;
     for (const step of decision.steps) {
       if (step.kind === "edit") {
         const before = this.model.container;
         const after = step.edit(before);
         if (after !== before) {
+          acted = true;
           this.model.container = after;
           if (this.model.changed) this.log(`${a.devnm}: ${step.why}`);
         }
       } else if (step.kind === "flush") {
-        await this.#flush();
+        if (await this.#flush()) acted = true;
       } else {
+        acted = true;
         const ok = await this.#write(array, step.write);
         if (!ok && step.required) break;
       }
     }
+    if (!acted && !decision.drop) {
+      this.#steady.set(a.devnm, {
+        quick: look,
+        at: performance.now(),
+        container: this.model.container,
+      });
+    }
     if (decision.drop) {
       this.log(`${a.devnm}: stopped, no longer monitored`);
       this.arrays.delete(a.devnm);
+      this.#steady.delete(a.devnm);
     }
   }
 
@@ -250,7 +315,7 @@ export class Monitor {
   async run(idleMs = 200): Promise<void> {
     while (!this.#stopping) {
       try {
-        await this.pass();
+        await this.pass(true);
       } catch (e) {
         this.log(`monitor pass failed: ${(e as Error).message}`);
       }

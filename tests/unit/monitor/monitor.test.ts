@@ -192,3 +192,43 @@ async function writeSpareRecord(s: Setup, name: string): Promise<void> {
     sectorSize: 512,
   }], { container: p.container, writes: p.writes.filter((w) => w.serial === `/dev/${name}`) });
 }
+
+Deno.test("monitor: timer passes read 3 files of a steady array; writes, failures and kicks get a full look", async () => {
+  const s = await setup({ clean: true });
+  await s.manager.scan();
+  await s.monitor.pass(); // full: read-only -> read-auto
+  await s.monitor.pass(true); // the last look decided something: full again, nothing to do
+  assert.equal(s.monitor.quickSkips, 0);
+  const md = s.kernel.md;
+  const read = md.read.bind(md);
+  let reads = 0;
+  md.read = (devnm: string, path: string) => {
+    reads++;
+    return read(devnm, path);
+  };
+  await s.monitor.pass(true);
+  assert.equal(s.monitor.quickSkips, 1, "steady and unchanged: skipped");
+  assert.equal(reads, 3, "array_state, sync_action, sync_completed");
+  // a write waits (write-pending): the quick look differs, the monitor lets it through
+  md.writeArrives("md126");
+  await s.monitor.pass(true);
+  assert.equal(await state(s), "active");
+  assert.equal((await s.onDisk()).mpb.volumes[0].dirty, 1);
+  assert.equal(s.monitor.quickSkips, 1);
+  await s.monitor.pass(true);
+  await s.monitor.pass(true);
+  assert.equal(s.monitor.quickSkips, 2, "steady again once active");
+  // a member fails: md raises write-pending, the failure is recorded and the member unblocked
+  const seen = spyWrites(s, (p, v) => p === "dev-vdb/state" && v === "-blocked");
+  await s.kernel.array("md126").member("vdb").setState("faulty");
+  await s.monitor.pass(true);
+  assert.equal(seen.length, 1, "the failed member was handled by a timer pass");
+  assert.equal(await s.kernel.array("md126").degraded(), 1);
+  // a kick (a ping, an update) always gets a full look
+  await s.monitor.pass(true);
+  await s.monitor.pass(true);
+  const skips = s.monitor.quickSkips;
+  s.monitor.kick();
+  await s.monitor.pass(true);
+  assert.equal(s.monitor.quickSkips, skips);
+});
