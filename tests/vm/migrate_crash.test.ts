@@ -123,6 +123,8 @@ async function round(lanes: Lane[], label: string): Promise<void> {
         `${VOL_OF}; V=$(vol_of ${l.disks[0]} 0); head -c ${l.dataKiB}K /dev/urandom > ` +
           `${vm.workDir}/pat-${l.id} && dd if=${vm.workDir}/pat-${l.id} of=/dev/$V bs=1M ` +
           `oflag=direct status=none && sync`,
+        // 80 MiB through a 4 KiB-chunk raid5 while other lanes' monitors run: over 60 s once
+        { timeoutMs: 300_000 },
       ),
     );
   }
