@@ -112,7 +112,6 @@ export interface GrowReport {
 }
 
 const MAX_SECTOR_TEXT = (1n << 63n) - 1n;
-/** Reads of the metadata before a torn copy is taken as damage (see Runner.load). */
 
 /** The grow state machine; core/grow/resume.ts drives it from a checkpoint. */
 export class Runner {
