@@ -4,6 +4,7 @@
  * failed disk per mirror pair, failed disks become spares with their own serial back, half
  * the members, raid0, one domain, stripes from the volume size), and its refusals.
  */
+import { managerLink } from "./fake_grow.ts";
 import assert from "node:assert/strict";
 import {
   addSpare,
@@ -27,8 +28,7 @@ import { MAP_STATE, MIGR_TYPE, ORD_REBUILD } from "../../../meta/imsm/constants.
 import { volumeSectors } from "../../../meta/imsm/edit/records.ts";
 import { planMigration } from "../../../core/grow/migrate_plan.ts";
 import { encodeTakeover, runTakeoverToRaid10 } from "../../../core/grow/migrate_takeover.ts";
-import type { MonitorLink } from "../../../core/grow/monitor_link.ts";
-import { decodeUpdate, encodeFrame, FrameReader } from "../../../core/monitor/protocol.ts";
+import { decodeUpdate } from "../../../core/monitor/protocol.ts";
 import { containerDisks } from "../../../core/monitor/container_model.ts";
 import { loadContainer } from "../../../core/imsm/store.ts";
 import { growFacts } from "../../../cli/grow.ts";
@@ -292,24 +292,6 @@ Deno.test("rebuild: two spares take both missing slots of the raid10 in one chan
   assert.equal(map.failedDiskNum, 0xff);
 });
 
-function link(s: Awaited<ReturnType<typeof setup>>, sent: string[]): MonitorLink {
-  const call = async (bytes: Uint8Array) => {
-    const r = new FrameReader();
-    r.push(bytes);
-    const f = r.next()!;
-    if (f.length > 0) sent.push(decodeUpdate(f.payload).type);
-    await s.manager.handle(f);
-  };
-  return {
-    ping: () => call(encodeFrame(0)),
-    pingManager: () => call(encodeFrame(-1)),
-    update: async (blob) => {
-      await call(encodeFrame(blob.length, blob));
-      await call(encodeFrame(0));
-    },
-  };
-}
-
 Deno.test("takeover run: raid0 2 -> raid10 4 on the FakeKernel with the monitor in process: update before md's level, spares rebuilt into slots 1 and 3, raid10 normal at the end", async () => {
   const s = await setup({ level: 0, members: 2, spares: 2, clean: true });
   await s.kernel.array("md126").setArrayState("active");
@@ -324,7 +306,7 @@ Deno.test("takeover run: raid0 2 -> raid10 4 on the FakeKernel with the monitor 
   const sent: string[] = [];
   await runTakeoverToRaid10({
     kernel: s.kernel,
-    monitor: link(s, sent),
+    monitor: managerLink(s, sent),
     plan: d.takeover,
     disks,
     load: () => loadContainer(s.kernel.blocks, disks.map((x) => x.path)),
@@ -381,7 +363,7 @@ Deno.test("takeover run: raid0 -> raid10 refused before any write when md does n
   await assert.rejects(
     runTakeoverToRaid10({
       kernel: s.kernel,
-      monitor: link(s, sent),
+      monitor: managerLink(s, sent),
       plan: { ...d.takeover, keep: ["/dev/vda", "/dev/vdc"] },
       disks,
       load: () => loadContainer(s.kernel.blocks, disks.map((x) => x.path)),
