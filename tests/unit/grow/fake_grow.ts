@@ -14,7 +14,7 @@ import { decodeUpdate, encodeFrame, FrameReader } from "../../../core/monitor/pr
 export type MonitorSetup = Awaited<ReturnType<typeof setup>>;
 
 /** Frames to the in-process manager; the type of every update sent goes to `sent`. */
-export function managerLink(s: MonitorSetup, sent: string[]): MonitorLink {
+export function managerLink(s: Pick<MonitorSetup, "manager">, sent: string[] = []): MonitorLink {
   const call = async (bytes: Uint8Array) => {
     const r = new FrameReader();
     r.push(bytes);

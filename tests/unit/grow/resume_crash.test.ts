@@ -6,6 +6,7 @@
  * container (restore + md held at the checkpoint), a new monitor starts, the continue runs
  * to the end, and every sector of the volume must hold the pattern written before the grow.
  */
+import { managerLink } from "./fake_grow.ts";
 import assert from "node:assert/strict";
 import { setup } from "../monitor/setup.ts";
 import { FakeHost } from "../lifecycle/fake_host.ts";
@@ -17,8 +18,6 @@ import { loadContainer } from "../../../core/imsm/store.ts";
 import { type GrowPlan, planGrow } from "../../../core/grow/plan.ts";
 import { GrowError, runGrowPlan } from "../../../core/grow/run.ts";
 import { planMigration } from "../../../core/grow/migrate_plan.ts";
-import type { MonitorLink } from "../../../core/grow/monitor_link.ts";
-import { encodeFrame, FrameReader } from "../../../core/monitor/protocol.ts";
 import { migrationGeometry } from "../../../core/grow/geometry.ts";
 import { gatherArray, type MemberReader, stripeRows } from "../../../core/restripe/copy.ts";
 import { imsmGeometry, type StripeGeometry } from "../../../core/restripe/layout.ts";
@@ -97,24 +96,6 @@ const R5_WIDE: Shape = {
   newData: 4,
   readers: true,
 };
-
-type Linkable = { manager: Manager };
-
-function link(s: Linkable): MonitorLink {
-  const call = async (bytes: Uint8Array) => {
-    const r = new FrameReader();
-    r.push(bytes);
-    await s.manager.handle(r.next()!);
-  };
-  return {
-    ping: () => call(encodeFrame(0)),
-    pingManager: () => call(encodeFrame(-1)),
-    update: async (blob) => {
-      await call(encodeFrame(blob.length, blob));
-      await call(encodeFrame(0));
-    },
-  };
-}
 
 function reader(kernel: FakeKernel, slots: string[]): MemberReader {
   return (m, sector, sectors) =>
@@ -230,7 +211,7 @@ async function growUntilCut(sh: Shape, cut: CutPoint) {
   };
   const err = await runGrowPlan({
     kernel: s.kernel,
-    monitor: link(s),
+    monitor: managerLink(s),
     plan,
     disks,
     load: () => loadContainer(s.kernel.blocks, disks.map((d) => d.path)),
@@ -305,7 +286,7 @@ async function assembleAndFinish(sh: Shape, k: FakeKernel) {
   }
   const failure = await resumeGrow({
     kernel: k,
-    monitor: link({ manager }),
+    monitor: managerLink({ manager }),
     plan,
     disks,
     load,
