@@ -39,8 +39,7 @@ import { type MigrationGeometry, migrationGeometry } from "./geometry.ts";
 import {
   checkpointUnit,
   DEFAULT_TUNING,
-  holdWindow,
-  nextWindow,
+  windowChain,
   type WindowTuning,
 } from "./window.ts";
 import { backupRecord, buildBackup } from "./backup.ts";
@@ -440,58 +439,59 @@ export class Runner {
     this.stage = "window";
     while (unit < u.numUnits) {
       // md is held where that traps no I/O, maybe past w.end (holdWindow); user writes stay
-      // suspended up to where md stops, which the next window's suspend range covers too
-      const w = holdWindow(
-        u,
-        nextWindow(u, unit, {
-          ...this.tuning,
-          speedSectorsPerSecond: rate ?? this.tuning.speedSectorsPerSecond,
-        }),
-      );
-      const hold = w.hold;
-      await array.setSuspendWindow(BigInt(w.start), BigInt(hold));
-      if (w.critical) {
-        rec = await this.backup(c, g, rec, unit);
-        await this.checkpoint(c, v, rec);
-        critical++;
-      }
-      const t0 = this.now();
-      const target = BigInt(Math.ceil(hold / u.newDataDisks));
-      await array.setSyncMax(target);
-      await this.waitWindow(array, target);
-      const seconds = (this.now() - t0) / 1000;
-      if (seconds > 0) rate = (w.end - w.start) / seconds;
-      const degraded = (await array.degraded()) ?? 0;
-      if (degraded > degradedAtStart) {
-        throw new Error(
-          `degraded went from ${degradedAtStart} to ${degraded} during window ` +
-            `${w.start}..${w.end}: a member failed`,
-        );
-      }
-      unit = Math.min(checkpointUnit(u, w.end), u.numUnits);
-      rec = advanceCheckpoint(c, rec, unit, MIGR_REC_STATUS.UNIT_SRC_NORMAL).record;
-      rec.filler = new Uint8Array(64);
-      // The end is not checkpointed (mdadm 4.2 does): md is done, and the monitor ends the
-      // migration, clears the record and starts the next volume's migration by itself, maybe
-      // already. A checkpoint update now is applied to whichever volume migrates (mdmon's
-      // rule too), i.e. to the next one, which it would show at its last unit with its
-      // reshape not begun (seen in the crash matrix: raid0 + raid5, volume 1 at "Checkpoint :
-      // 8" before its reshape); a record "unit N" written after the monitor's clear names the
-      // next volume's end if the two have the same geometry. A cut before the monitor ends
-      // the migration redoes the last window from the previous checkpoint, which is safe as
-      // for every window (it never overwrites its own source).
-      if (unit < u.numUnits) await this.checkpoint(c, v, rec);
-      windows++;
-      this.ctx.progress?.({
-        device: v.device,
-        volume: number,
-        volumes: this.plan.volumes.length,
-        done: w.end,
-        total: u.maxPosition,
-        unit,
-        units: u.numUnits,
-        rate,
+      // suspended up to where md stops, which the next suspend range covers too. Where md
+      // can only be held inside a row (wide grows), the range is not rewritten there: it
+      // covers the windows up to the next trap-free hold (windowChain)
+      const chain = windowChain(u, unit, {
+        ...this.tuning,
+        speedSectorsPerSecond: rate ?? this.tuning.speedSectorsPerSecond,
       });
+      await array.setSuspendWindow(BigInt(chain[0].start), BigInt(chain[chain.length - 1].hold));
+      for (const w of chain) {
+        const hold = w.hold;
+        if (w.critical) {
+          rec = await this.backup(c, g, rec, unit);
+          await this.checkpoint(c, v, rec);
+          critical++;
+        }
+        const t0 = this.now();
+        const target = BigInt(Math.ceil(hold / u.newDataDisks));
+        await array.setSyncMax(target);
+        await this.waitWindow(array, target);
+        const seconds = (this.now() - t0) / 1000;
+        if (seconds > 0) rate = (w.end - w.start) / seconds;
+        const degraded = (await array.degraded()) ?? 0;
+        if (degraded > degradedAtStart) {
+          throw new Error(
+            `degraded went from ${degradedAtStart} to ${degraded} during window ` +
+              `${w.start}..${w.end}: a member failed`,
+          );
+        }
+        unit = Math.min(checkpointUnit(u, w.end), u.numUnits);
+        rec = advanceCheckpoint(c, rec, unit, MIGR_REC_STATUS.UNIT_SRC_NORMAL).record;
+        rec.filler = new Uint8Array(64);
+        // The end is not checkpointed (mdadm 4.2 does): md is done, and the monitor ends the
+        // migration, clears the record and starts the next volume's migration by itself, maybe
+        // already. A checkpoint update now is applied to whichever volume migrates (mdmon's
+        // rule too), i.e. to the next one, which it would show at its last unit with its
+        // reshape not begun (seen in the crash matrix: raid0 + raid5, volume 1 at "Checkpoint :
+        // 8" before its reshape); a record "unit N" written after the monitor's clear names the
+        // next volume's end if the two have the same geometry. A cut before the monitor ends
+        // the migration redoes the last window from the previous checkpoint, which is safe as
+        // for every window (it never overwrites its own source).
+        if (unit < u.numUnits) await this.checkpoint(c, v, rec);
+        windows++;
+        this.ctx.progress?.({
+          device: v.device,
+          volume: number,
+          volumes: this.plan.volumes.length,
+          done: w.end,
+          total: u.maxPosition,
+          unit,
+          units: u.numUnits,
+          rate,
+        });
+      }
     }
     return { windows, criticalWindows: critical };
   }

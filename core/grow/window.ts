@@ -142,6 +142,32 @@ export function holdWindow(u: UnitGeometry, w: Window): Window & { hold: number 
   return { ...w, hold: holdPoint(u, w.critical ? w.end : w.start, w.end) };
 }
 
+/**
+ * The windows from unit `unit` that run under one suspend range: up to and including the
+ * first whose hold point traps no I/O. Wide grows (raid0 5->6, raid5 6->7...) have critical
+ * windows where md cannot be held on a row border without overwriting old data a redo needs
+ * (holdWindow keeps md at the window end, inside a row). I/O to that row then waits for md to
+ * move on, and a suspend_lo/hi write during that pause would wait for that I/O forever. So
+ * the suspend range is written only where md is held trap-free (or before the first window),
+ * and it covers every window until md is held trap-free again. Windows after the first use
+ * the same tuning: sizes cannot follow a speed measured inside the chain. For shapes whose
+ * hold points are all trap-free (raid5 3->4, raid0 2->3, 3->4...) a chain is one window.
+ */
+export function windowChain(
+  u: UnitGeometry,
+  unit: number,
+  tuning: WindowTuning,
+): (Window & { hold: number })[] {
+  const chain: (Window & { hold: number })[] = [];
+  for (let k = unit; k < u.numUnits;) {
+    const w = holdWindow(u, nextWindow(u, k, tuning));
+    chain.push(w);
+    if (isTrapFree(u, w.hold)) break;
+    k = checkpointUnit(u, w.end);
+  }
+  return chain;
+}
+
 /** mdts's window from unit `unit` (see the rules above). */
 export function nextWindow(u: UnitGeometry, unit: number, tuning: WindowTuning): Window {
   startCheck(u, unit);

@@ -16,6 +16,7 @@ import {
   mdadmWindow,
   nextWindow,
   type Window,
+  windowChain,
 } from "../../../core/grow/window.ts";
 import { imsmGeometry, takeoverGeometry } from "../../../core/restripe/layout.ts";
 
@@ -167,4 +168,45 @@ Deno.test("holdWindow: raid0 3->4 windows of any width are held trap-free, withi
     }
     assert.equal(holds.at(-1), u.maxPosition);
   }
+});
+
+Deno.test("windowChain: one window where every hold is trap-free; wide grows chain up to the next trap-free hold", () => {
+  const chains = (u: typeof R5_3TO4, speed?: number) => {
+    const out: (Window & { hold: number })[][] = [];
+    for (let unit = 0; unit < u.numUnits;) {
+      const c = windowChain(u, unit, { ...DEFAULT_TUNING, speedSectorsPerSecond: speed });
+      out.push(c);
+      unit = checkpointUnit(u, c[c.length - 1].end);
+    }
+    return out;
+  };
+  // the matrix shapes: a chain is the window holdWindow gives, as before chains existed
+  for (const u of [R5_3TO4, R0_3TO4, R0_3TO4_128K]) {
+    for (const speed of [undefined, 50_000]) {
+      for (const c of chains(u, speed)) {
+        assert.equal(c.length, 1);
+        const tuning = { ...DEFAULT_TUNING, speedSectorsPerSecond: speed };
+        assert.deepEqual(c[0], holdWindow(u, nextWindow(u, c[0].unit, tuning)));
+      }
+    }
+  }
+  // raid5 6->7, 64 KiB chunks: md cannot leave unit 0's window on a row border (a redo of
+  // unit 1 still reads the old data there), so unit 1's window runs under the same range
+  const wide = unitGeometry(imsmGeometry(5, 6, 128), imsmGeometry(5, 7, 128), 5, 6, 32768);
+  const all = chains(wide);
+  const first = all[0];
+  assert.deepEqual(first.map((w) => [w.unit, w.end, w.hold]), [[0, 12288, 12288], [
+    1,
+    24576,
+    26880,
+  ]]);
+  assert.ok(!isTrapFree(wide, first[0].hold) && isTrapFree(wide, first[1].hold));
+  for (const c of all) {
+    // every chain ends trap-free, every window before its end is held inside a row, and the
+    // chain's windows follow each other without a gap
+    assert.ok(isTrapFree(wide, c[c.length - 1].hold));
+    c.slice(0, -1).forEach((w) => assert.ok(!isTrapFree(wide, w.hold)));
+    c.slice(1).forEach((w, i) => assert.equal(w.start, c[i].end));
+  }
+  assert.equal(all.at(-1)!.at(-1)!.hold, wide.maxPosition);
 });

@@ -42,7 +42,7 @@ export interface SetupOptions {
   sizeKiB?: number;
 }
 
-const NAMES = ["vda", "vdb", "vdc", "vdd", "vde", "vdf"];
+const NAMES = ["vda", "vdb", "vdc", "vdd", "vde", "vdf", "vdg", "vdh"];
 
 export async function setup(o: SetupOptions = {}): Promise<Setup> {
   const level = o.level ?? 5;
