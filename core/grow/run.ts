@@ -36,12 +36,7 @@ import type { ContainerDisk } from "../monitor/container_model.ts";
 import type { MemberReader } from "../restripe/copy.ts";
 import type { GrowPlan, StepKind, VolumePlan } from "./plan.ts";
 import { type MigrationGeometry, migrationGeometry } from "./geometry.ts";
-import {
-  checkpointUnit,
-  DEFAULT_TUNING,
-  windowChain,
-  type WindowTuning,
-} from "./window.ts";
+import { checkpointUnit, DEFAULT_TUNING, windowChain, type WindowTuning } from "./window.ts";
 import { backupRecord, buildBackup } from "./backup.ts";
 import {
   encodeContainerReshape,
