@@ -31,6 +31,11 @@ export interface OceScenario {
   grow: number;
   /** Level of each volume, in creation (metadata) order. */
   levels: (0 | 5)[];
+  /**
+   * MiB offsets of volume 0 read (128 KiB, O_DIRECT) over and over during the grow: where md
+   * pauses inside an old stripe row, such reads wait for it to move on.
+   */
+  readAtMiB?: number[];
 }
 
 /** Per-member size of every volume (mdadm -z), KiB. */
@@ -120,6 +125,17 @@ export async function growAndVerify(
 
   const perDevBefore = field(ok(await vm.run(`mdadm -E ${dev[0]}`)), "Per Dev Size");
   assert.equal(perDevBefore.length, s.levels.length);
+  const stopReader = `/run/stop-reader-${name}`;
+  if (s.readAtMiB) {
+    const reads = s.readAtMiB.map((m) =>
+      `dd if=/dev/${volumes[0]} of=/dev/null bs=64K count=2 skip=${m * 16} iflag=direct ` +
+      `status=none`
+    ).join("; ");
+    vm.start(
+      `rm -f ${stopReader}; n=0; while [ ! -e ${stopReader} ]; do ${reads}; ` +
+        `n=$((n+1)); echo $n > /run/reads-${name}; done`,
+    );
+  }
   const grow = await vm.run(
     `${mdts} --grow /dev/md/${name} --raid-devices=${s.grow} --backup-file=/run/unused`,
     { timeoutMs: 240_000 },
@@ -134,6 +150,10 @@ export async function growAndVerify(
   }
   const log = ok(await vm.run(`cat /run/mdadm/${container}.grow.log`));
   assert.ok(done, `grow still running after 10 min\n${await diagnostics(vm, container)}`);
+  if (s.readAtMiB) {
+    const rounds = ok(await vm.run(`touch ${stopReader}; sleep 1; cat /run/reads-${name}`));
+    console.log(`${name}: ${rounds.trim()} rounds of reads at ${s.readAtMiB} MiB during the grow`);
+  }
   assert.doesNotMatch(log, /error|failed|refused/i, await diagnostics(vm, container));
   for (const line of log.trim().split("\n").filter((l) => /100\.0%/.test(l))) {
     console.log(`${name}: grow log: ${line.trim()}`);
