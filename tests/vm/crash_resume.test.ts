@@ -10,8 +10,10 @@
  *    resumed by mdadm 4.2, and a raid5
  *    held at its unit-0 backup whose copy area is corrupted after the cut: assembly must
  *    refuse it with nothing written. Assembled by -A, -I of each disk, -A --scan.
+ *    A raid0 2->3 held late in its grow (unit 10) makes three raid0 lanes with boot 2.
  * 2. the three shapes by mdts and by mdadm 4.2, cut right after a raid0 volume went back to
- *    raid0 (the backward takeover): the comparison lanes.
+ *    raid0 (the backward takeover): the comparison lanes; and a raid0 + raid5 held at its
+ *    second volume's unit 1 (three raid0 + raid5 lanes with boot 1).
  */
 import assert from "node:assert/strict";
 import { type LaneResult, resultsTable, runRound, summaryTable } from "./crash_driver.ts";
@@ -48,12 +50,13 @@ Deno.test("vm crash: held at backups, cut mid-window; -A, -I, --scan; interop wi
       { id: "i", shape: "r5", grow: "mdadm", resume: "mdts" },
       { id: "j", shape: "r5", grow: "mdts", resume: "mdadm", holdAt: "ckpt:14" },
       { id: "c", shape: "r05", grow: "mdts", resume: "mdts", assemble: "scan" },
+      { id: "e", shape: "r0", grow: "mdts", resume: "mdts", holdAt: "unit:0:10" },
     ],
     rule: { kind: "pos:50", lane: "c" },
   });
   intact(rows);
   // mdadm's own grow (lane i) cannot be held: where the cut fell for it is in the table
-  for (const id of ["a", "b", "j", "c"]) {
+  for (const id of ["a", "b", "j", "c", "e"]) {
     const r = rows.find((x) => x.lane === id)!;
     assert.equal(r.phase, "during", `${id}: the cut fell ${r.phase} its grow`);
   }
@@ -71,6 +74,7 @@ Deno.test("vm crash: cut right after the backward takeover of raid0; the same gr
         { id: "a", shape: "r5", grow: "mdts", resume: "mdts" },
         { id: "b", shape: "r0", grow: "mdts", resume: "mdts" },
         { id: "c", shape: "r05", grow: "mdts", resume: "mdts" },
+        { id: "d", shape: "r05", grow: "mdts", resume: "mdts", holdAt: "unit:1:1" },
         { id: "x", shape: "r5", grow: "mdadm", resume: "mdadm" },
         { id: "y", shape: "r0", grow: "mdadm", resume: "mdadm" },
         { id: "z", shape: "r05", grow: "mdadm", resume: "mdadm" },
