@@ -629,7 +629,8 @@ export const CUTTERS: { rule: string; shape: Shape }[] = [
  * own grow (HOLDS, each used once) and one cutting by the round's rule (CUTTERS), so one boot
  * gives six cut points; 10 rounds = 20 per shape. mdadm 4.2 rounds: its grows cannot be
  * held, so six lanes start 0-20 s apart and the cut (by time, or at an event of one lane)
- * falls at a different point of each; 5 rounds = 10 per shape.
+ * falls at a different point of each; 5 rounds = 10 per shape. Round 16 (x1): grows by mdadm
+ * 4.2 resumed by mdts, and grows by mdts resumed by mdadm 4.2, one lane of each shape each.
  */
 export function matrix(): RoundOptions[] {
   const shapes: Shape[] = ["r5", "r0", "r05", "r5", "r0", "r05"];
@@ -671,6 +672,19 @@ export function matrix(): RoundOptions[] {
     }));
     rounds.push({ name: `d${i + 1}`, lanes, rule });
   });
+  // interop: each tool resumes the other's grows, cut wherever staggered starts put them
+  const interop: Lane[] = shapes.map((shape, j) => {
+    const byMdadm = j < 3;
+    return {
+      id: `${byMdadm ? "x" : "y"}${shape.slice(1)}`,
+      shape,
+      grow: byMdadm ? "mdadm" : "mdts",
+      resume: byMdadm ? "mdts" : "mdadm",
+      // mdadm 4.2's grows take ~30 s here, mdts's start slower: all mid-grow at 45 s
+      delayMs: [25000, 30000, 20000, 8000, 5000, 0][j],
+    };
+  });
+  rounds.push({ name: "x1", lanes: interop, rule: { kind: "time:45000" } });
   return rounds;
 }
 
