@@ -117,9 +117,9 @@ Deno.test("crash results: summary per tool and shape counts cut points inside th
   assert.match(md, /\| t01 \| k \| .* \| refused: true \| - \|/);
 });
 
-Deno.test("crash matrix: 20 distinct mdts cut points per shape with the issue's events, 10 mdadm lanes per shape", () => {
+Deno.test("crash matrix: 20 distinct mdts cut points per shape with the issue's events, 10 mdadm lanes per shape, interop both ways", () => {
   const rounds = matrix();
-  assert.equal(rounds.length, 15);
+  assert.equal(rounds.length, 16);
   const points: Record<string, string[]> = {};
   for (const r of rounds) {
     const unheld = r.lanes.filter((l) => l.holdAt === undefined);
@@ -129,11 +129,11 @@ Deno.test("crash matrix: 20 distinct mdts cut points per shape with the issue's 
       assert.equal(r.rule.lane, unheld[0].id, r.name);
     }
     for (const l of r.lanes) {
-      (points[`${l.grow} ${l.shape}`] ??= []).push(l.holdAt ?? r.rule.kind);
+      (points[`${l.grow}->${l.resume} ${l.shape}`] ??= []).push(l.holdAt ?? r.rule.kind);
     }
   }
   for (const shape of ["r5", "r0", "r05"] as const) {
-    const p = points[`mdts ${shape}`];
+    const p = points[`mdts->mdts ${shape}`];
     assert.equal(p.length, 20, shape);
     assert.equal(new Set(p).size, 20, `${shape}: ${p}`);
     assert.deepEqual(
@@ -161,7 +161,10 @@ Deno.test("crash matrix: 20 distinct mdts cut points per shape with the issue's 
         );
       }
     }
-    assert.equal(points[`mdadm ${shape}`].length, 10, shape);
+    assert.equal(points[`mdadm->mdadm ${shape}`].length, 10, shape);
+    // round x1: each tool resumes the other's grow of every shape
+    assert.equal(points[`mdadm->mdts ${shape}`].length, 1, shape);
+    assert.equal(points[`mdts->mdadm ${shape}`].length, 1, shape);
   }
 });
 
