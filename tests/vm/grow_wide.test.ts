@@ -10,7 +10,7 @@ import { runScenarios } from "./grow_oce_scenario.ts";
 
 Deno.test("vm: mdts grows raid0 5->6 while a reader hits the rows where md pauses, data intact, mdadm agrees", async () => {
   await runScenarios("grow-wide", [
-    // row borders: unit ends 12288, 24576, 86016 sectors = 6, 12, 42 MiB
+    // md pauses inside a row at the unit ends 12288, 24576, 86016 sectors = 6, 12, 42 MiB
     { name: "r0w", disks: 6, members: 5, grow: 6, levels: [0], readAtMiB: [6, 12, 42] },
   ]);
 });
