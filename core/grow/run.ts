@@ -31,12 +31,19 @@ import {
 } from "../../meta/imsm/accessors.ts";
 import { advanceCheckpoint, initMigrationRecord } from "../../meta/imsm/edit/migration.ts";
 import { serializeMigrationSector } from "../../meta/imsm/migration_record.ts";
-import { encodeCheckpointUpdate } from "../monitor/protocol.ts";
+import { decodeUpdate, encodeCheckpointUpdate } from "../monitor/protocol.ts";
+import { applyUpdate } from "../monitor/updates.ts";
 import type { ContainerDisk } from "../monitor/container_model.ts";
 import type { MemberReader } from "../restripe/copy.ts";
 import type { GrowPlan, StepKind, VolumePlan } from "./plan.ts";
 import { type MigrationGeometry, migrationGeometry } from "./geometry.ts";
-import { checkpointUnit, DEFAULT_TUNING, windowChain, type WindowTuning } from "./window.ts";
+import {
+  checkpointUnit,
+  DEFAULT_TUNING,
+  type Window,
+  windowChain,
+  type WindowTuning,
+} from "./window.ts";
 import { backupRecord, buildBackup } from "./backup.ts";
 import {
   encodeContainerReshape,
@@ -71,6 +78,7 @@ export interface GrowContext {
  */
 export type GrowStage =
   | Exclude<StepKind, "windows" | "next-volume">
+  | "prepare-unit"
   | "window"
   | "migration-end"
   | "release-row";
@@ -107,6 +115,17 @@ export interface GrowReport {
 
 const MAX_SECTOR_TEXT = (1n << 63n) - 1n;
 
+/** Unit 0 of the first volume, backed up and recorded before its migration began. */
+export interface PreparedUnit {
+  volumeIndex: number;
+  /** The raid0 volume was taken over to raid4/5 for it. */
+  tookOver: boolean;
+  /** The first windows, whose range of user writes stays suspended from the backup on. */
+  chain: (Window & { hold: number })[];
+  /** "unit 0 in the copy area", with the copy area's digest. */
+  record: MigrationRecord;
+}
+
 /** The grow state machine; core/grow/resume.ts drives it from a checkpoint. */
 export class Runner {
   readonly kernel: Kernel;
@@ -123,6 +142,8 @@ export class Runner {
   device: string;
   /** md reshape started on the current volume: from here the disks must stay resumable. */
   reshaping = false;
+  /** The first volume's unit 0, backed up before the metadata says it migrates (prepareFirstUnit). */
+  prepared: PreparedUnit | null = null;
 
   constructor(readonly ctx: GrowContext) {
     this.kernel = ctx.kernel;
@@ -190,17 +211,66 @@ export class Runner {
     await this.monitor.ping();
   }
 
+  /** The update that puts the first volume into migration (the monitor applies it). */
+  reshapeUpdate(): Uint8Array {
+    return this.plan.change ? encodeReshapeMigration(this.plan.change) : encodeContainerReshape(
+      this.plan.oldRaidDisks,
+      this.plan.newRaidDisks,
+      this.plan.spares.map((s) => s.majMin),
+    );
+  }
+
   async sendReshape(): Promise<void> {
     this.at("metadata-update", this.plan.container);
-    const blob = this.plan.change
-      ? encodeReshapeMigration(this.plan.change)
-      : encodeContainerReshape(
-        this.plan.oldRaidDisks,
-        this.plan.newRaidDisks,
-        this.plan.spares.map((s) => s.majMin),
-      );
-    await this.monitor.update(blob);
+    await this.monitor.update(this.reshapeUpdate());
     await this.monitor.ping();
+  }
+
+  /**
+   * Before the metadata says the first volume migrates: take a raid0 volume over (md has no
+   * suspend range for raid0), suspend user writes to its first window, back unit 0 up to the
+   * copy area and write the record "unit 0 is in the copy area" on the record disks. The
+   * metadata then never shows this volume migrating with a record at unit 0 in place: mdadm
+   * 4.2 takes that state for "reshape not started" and starts the volume in its new shape
+   * over data still in the old one (seen on the real kernel: a cut there lost the volume
+   * under mdadm's resume). While no migration is recorded, both tools ignore the record.
+   */
+  async prepareFirstUnit(): Promise<void> {
+    const c0 = await this.load();
+    const serialOfDev = (majMin: string) =>
+      this.ctx.disks.find((d) => d.majMin === majMin)?.serial ?? null;
+    const predicted = applyUpdate(c0, decodeUpdate(this.reshapeUpdate()), serialOfDev);
+    const m = volumeInGeneralMigration(predicted.mpb);
+    const v = m && this.plan.volumes.find((x) => x.index === m.index);
+    if (!v) return; // nothing the runner would reshape first: no early backup
+    this.at("prepare-unit", v.device);
+    const array = this.kernel.array(v.device);
+    let tookOver = false;
+    try {
+      if (v.takeover) {
+        await toParityLast(array, this.monitor, v.takeover.to);
+        tookOver = true;
+      }
+      const g = migrationGeometry(predicted.mpb, v.index, v.componentSectors);
+      const chain = windowChain(g.unit, 0, this.tuning);
+      await array.setSuspendWindow(BigInt(chain[0].start), BigInt(chain[chain.length - 1].hold));
+      const start = advanceCheckpoint(predicted, initMigrationRecord(predicted), 0).record;
+      const rec = await this.backup(predicted, g, start, 0);
+      this.prepared = { volumeIndex: v.index, tookOver, chain, record: rec };
+      await this.writeRecord(predicted, v, rec, 0);
+    } catch (e) {
+      await this.unprepare(v, predicted, tookOver);
+      throw e;
+    }
+  }
+
+  /** Undoes prepareFirstUnit when the metadata update was not sent (nothing migrates). */
+  async unprepare(v: VolumePlan, c: ImsmContainer, tookOver: boolean): Promise<void> {
+    const array = this.kernel.array(v.device);
+    await array.clearSuspendWindow().catch(() => {});
+    if (this.prepared) await this.writeRecord(c, v, null, 0).catch(() => {});
+    if (tookOver) await abortTakeover(array).catch(() => {});
+    this.prepared = null;
   }
 
   /** The volume's map already has the plan's new shape (members and, for a migration, chunk). */
@@ -246,9 +316,10 @@ export class Runner {
       this.log(`volume ${v.name} already has ${this.plan.newRaidDisks} members; skipped`);
       return { device: v.device, windows: 0, criticalWindows: 0, seconds: 0 };
     }
-    let tookOver = false;
+    const prepared = this.prepared?.volumeIndex === v.index ? this.prepared : null;
+    let tookOver = prepared?.tookOver ?? false;
     try {
-      if (v.takeover) {
+      if (v.takeover && !tookOver) {
         this.at("takeover", v.device);
         await toParityLast(array, this.monitor, v.takeover.to);
         tookOver = true;
@@ -271,9 +342,8 @@ export class Runner {
       await array.setLayout(v.during.layout);
       await array.setRaidDisks(v.during.newRaidDisks, again);
       this.at("start-reshape", v.device);
-      await array.write("suspend_lo", String(MAX_SECTOR_TEXT));
-      await array.write("suspend_hi", "0");
-      await array.write("suspend_lo", "0");
+      // a prepared unit 0 keeps its writes suspended until md reshaped it
+      if (!prepared) await array.clearSuspendWindow();
       await array.setSyncMin(0n);
       await array.setSyncMax(0n);
       await this.startReshape(array);
@@ -424,7 +494,13 @@ export class Runner {
     this.at("migration-record", v.device);
     const g = migrationGeometry(c.mpb, v.index, v.componentSectors);
     const u = g.unit;
-    let rec = advanceCheckpoint(c, initMigrationRecord(c), fromUnit).record;
+    const prepared = fromUnit === 0 && this.prepared?.volumeIndex === v.index
+      ? this.prepared
+      : null;
+    this.prepared = null;
+    // a prepared record goes again: a metadata write made before the migration began zeroes
+    // the record sector (mdadm's rule while nothing migrates)
+    let rec = prepared?.record ?? advanceCheckpoint(c, initMigrationRecord(c), fromUnit).record;
     await this.checkpoint(c, v, rec);
     const degradedAtStart = (await array.degraded()) ?? 0;
     let unit = fromUnit;
@@ -437,16 +513,20 @@ export class Runner {
       // suspended up to where md stops, which the next suspend range covers too. Where md
       // can only be held inside a row (wide grows), the range is not rewritten there: it
       // covers the windows up to the next trap-free hold (windowChain)
-      const chain = windowChain(u, unit, {
+      const first = prepared !== null && unit === 0 && windows === 0;
+      const chain: (Window & { hold: number })[] = first ? prepared.chain : windowChain(u, unit, {
         ...this.tuning,
         speedSectorsPerSecond: rate ?? this.tuning.speedSectorsPerSecond,
       });
       await array.setSuspendWindow(BigInt(chain[0].start), BigInt(chain[chain.length - 1].hold));
       for (const w of chain) {
         const hold = w.hold;
+        // unit 0 of a prepared volume is in the copy area already, its writes suspended since
         if (w.critical) {
-          rec = await this.backup(c, g, rec, unit);
-          await this.checkpoint(c, v, rec);
+          if (!(first && w.start === 0)) {
+            rec = await this.backup(c, g, rec, unit);
+            await this.checkpoint(c, v, rec);
+          }
           critical++;
         }
         const t0 = this.now();
@@ -558,7 +638,14 @@ export async function runGrowPlan(ctx: GrowContext): Promise<GrowReport> {
   let sent = false;
   try {
     await r.freeze();
-    await r.sendReshape();
+    await r.prepareFirstUnit();
+    await r.sendReshape().catch(async (e) => {
+      // refused or not delivered: nothing migrates, so the early backup is withdrawn
+      const p = r.prepared;
+      const v = p && ctx.plan.volumes.find((x) => x.index === p.volumeIndex);
+      if (v) await r.unprepare(v, await r.load(), p.tookOver);
+      throw e;
+    });
     sent = true;
     let number = 0;
     for (const v of ctx.plan.volumes) report.volumes.push(await r.volume(v, ++number));

@@ -1,22 +1,26 @@
 /**
- * KNOWN FAILING (issue 7; not in `test:vm`): grows by mdts cut at the very start and resumed
- * by mdadm 4.2. Found by matrix round x1 (lane y0) and reproduced on 2026-11-24: raid0 2->3 held
- * right after mdts's first (p1) or second (p2) migration-record write, and raid5 3->4 held
- * after its first (q1), came back from mdadm 4.2's resume with ~33 of their 33.5 MB
- * differing; raid5 held after unit 0's backup was recorded (q2, `ckpt:4`) came back intact, as
- * did the mdts -> mdts control lane. Kept as the reproduction to make pass.
+ * Grows by mdts cut at their very start, resumed by mdadm 4.2 (issue 7, matrix round x1 lane
+ * y0). mdadm 4.2 takes "migrating, record at unit 0 in place" for a reshape not yet begun:
+ * it starts the volume in its new shape over data still in the old one and "reshapes" from
+ * there (mdadm 4.2's own grows lose a volume cut there: round d4). mdts therefore backs up
+ * unit 0 and records "unit 0 in the copy area" before the metadata says the volume migrates
+ * (core/grow/run.ts prepareFirstUnit). Before that, raid0 2->3 held right after mdts's first
+ * or second record write, and raid5 3->4 held after its first, came back with ~33 of their
+ * 33.5 MB differing. The lanes: held after the early record (nothing migrates yet: the old
+ * shape must come back intact) and after the record rewritten on the first disk once the
+ * volume migrates (the resume restores unit 0 and goes on); a control lane resumed by mdts.
  */
 import assert from "node:assert/strict";
 import { resultsTable, runRound, summaryTable } from "./crash_driver.ts";
 
-Deno.test("vm crash interop: mdts grows held at unit 0 before its backup, resumed by mdadm 4.2, data intact", async () => {
+Deno.test("vm crash interop: mdts grows held around the start of the migration, resumed by mdadm 4.2, data intact", async () => {
   const rows = await runRound({
     name: "rp1",
     lanes: [
-      { id: "p1", shape: "r0", grow: "mdts", resume: "mdadm", holdAt: "ckpt:1" },
-      { id: "p2", shape: "r0", grow: "mdts", resume: "mdadm", holdAt: "ckpt:2" },
-      { id: "q1", shape: "r5", grow: "mdts", resume: "mdadm", holdAt: "ckpt:1" },
-      { id: "q2", shape: "r5", grow: "mdts", resume: "mdadm", holdAt: "ckpt:4" },
+      { id: "p1", shape: "r0", grow: "mdts", resume: "mdadm", holdAt: "ckpt:2" },
+      { id: "p2", shape: "r0", grow: "mdts", resume: "mdadm", holdAt: "ckpt:3" },
+      { id: "q1", shape: "r5", grow: "mdts", resume: "mdadm", holdAt: "ckpt:2" },
+      { id: "q2", shape: "r5", grow: "mdts", resume: "mdadm", holdAt: "ckpt:3" },
       { id: "c", shape: "r0", grow: "mdts", resume: "mdts" },
     ],
     rule: { kind: "pos:20", lane: "c" },

@@ -18,6 +18,9 @@ import { parseMigrationRecord } from "../../../meta/imsm/migration_record.ts";
 import { migrationGeometry } from "../../../core/grow/geometry.ts";
 import { buildBackup } from "../../../core/grow/backup.ts";
 import { ENV } from "../monitor/setup.ts";
+import { applyUpdate } from "../../../core/monitor/updates.ts";
+import { decodeUpdate } from "../../../core/monitor/protocol.ts";
+import { encodeReshapeMigration } from "../../../core/grow/monitor_link.ts";
 import type { MdLevel } from "../../../meta/imsm/sizes.ts";
 
 async function migrateChunk(level: MdLevel) {
@@ -57,8 +60,16 @@ async function migrateChunk(level: MdLevel) {
     }
     if (req.purpose === "copy-area" && unit0 === null) {
       // unit 0 computed independently from the old layout on the disks, new layout applied
+      // backed up before the update: the migration as the monitor will record it
       const now = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
-      const g = migrationGeometry(now.mpb, 0, plan.volumes[0].componentSectors);
+      assert.equal(now.mpb.volumes[0].migrState, 0);
+      assert.deepEqual(sent, []);
+      const planned = applyUpdate(
+        now,
+        decodeUpdate(encodeReshapeMigration(plan.change!)),
+        (mm) => disks.find((d) => d.majMin === mm)?.serial ?? null,
+      );
+      const g = migrationGeometry(planned.mpb, 0, plan.volumes[0].componentSectors);
       assert.equal(g.source.chunkSectors, 128);
       assert.equal(g.dest.chunkSectors, 512);
       unit0 = await buildBackup(g, 0, async (m, sector, n) => {
@@ -87,8 +98,9 @@ Deno.test("migrate run: raid5 3 disks 64k -> 256k, every unit backed up, migrati
   assert.ok(first("md126/chunk_size=262144") < first("md126/sync_action=reshape"));
   assert.equal(first("md126/level="), -1);
   // 16 units, each recorded in the copy area (status 1) before md may move into it
+  // (unit 0 twice: before the update and again once the volume migrates)
   const critical = records.filter((r) => r.status === 1).map((r) => r.unit);
-  assert.deepEqual(critical, [...Array(16).keys()]);
+  assert.deepEqual(critical, [0, ...Array(16).keys()]);
   assert.equal(report.volumes[0].criticalWindows, 16);
   assert.ok(unit0 !== null);
   const after = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));

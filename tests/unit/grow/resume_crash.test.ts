@@ -342,11 +342,12 @@ async function sectorsDiffering(sh: Shape, k: FakeKernel): Promise<number> {
   return bad;
 }
 
-// record writes: #1,#2 unit 0 status 0; #3,#4 unit 0 status 1; #5,#6 unit 1 status 0; ...
+// record writes: #1,#2 unit 0 status 1 before the metadata update (the early backup, while
+// nothing migrates); #3,#4 the same again once the volume migrates; #5,#6 unit 1 status 0;
+// #7,#8 unit 1 status 1...
 for (
   const cut of [
-    { purpose: "migration-record", after: 2 }, // record initialised, nothing moved
-    { purpose: "migration-record", after: 3 }, // status 1 on one record disk only
+    { purpose: "migration-record", after: 3 }, // migrating, the record again on one disk
     { purpose: "migration-record", after: 4 }, // unit 0 in the copy area, md not yet let in
     { purpose: "migration-record", after: 5 }, // unit 1 recorded on one disk, MPB still at 0
     { purpose: "migration-record", after: 8 }, // unit 1 in the copy area
@@ -454,4 +455,28 @@ Deno.test("resume: a corrupted copy area is refused at assembly, nothing restore
     )
   );
   assert.equal(g.unit.destDepth, 2048);
+});
+
+Deno.test("resume: a cut after the early backup of unit 0, before the metadata update, assembles the old shape with its data", async () => {
+  const k = await growUntilCut(R5, { purpose: "migration-record", after: 2 });
+  const c = await loadContainer(k.blocks, R5.names.map((n) => `/dev/${n}`));
+  // the record says "unit 0 in the copy area", but nothing migrates: both tools ignore it
+  const rec = parseMigrationRecord(await k.blocks.read("/dev/vdb", BigInt(DISK - 512), 512), "vdb");
+  assert.equal(rec?.recStatus, 1);
+  assert.equal(c.mpb.volumes[0].migrState, 0);
+  assert.equal(c.mpb.volumes[0].maps[0].numMembers, 3);
+  const host = new FakeHost(k);
+  const r = await assemble(k, host, {
+    arrays: ["/dev/md/imsm0"],
+    members: R5.names.map((n) => `/dev/${n}`),
+    scan: false,
+    run: false,
+  });
+  assert.equal(r.status, 0, r.messages.join("\n"));
+  assert.deepEqual(host.growContinues, []);
+  const volume = (await k.md.arrays()).find((a) => a !== "md127")!;
+  assert.equal(await k.array(volume).reshapePosition(), "none");
+  const data = await gatherArray(R5.before, reader(k, R5.names.slice(0, 3)), 0, arraySectors(R5));
+  const want = testPattern(0, arraySectors(R5));
+  assert.ok(data.every((b, i) => b === want[i]), "the volume's data changed");
 });

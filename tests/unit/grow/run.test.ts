@@ -83,8 +83,18 @@ Deno.test("grow run: raid5 3->4 from freeze to unfreeze, checkpoints and copy ar
     }
     if (req.purpose === "copy-area" && expectedUnit0 === null) {
       // the unit 0 image, computed independently from the old layout on the disks
+      // written before the metadata update: nothing migrates on disk yet, and the monitor
+      // has not been told
       const c = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
-      const g = migrationGeometry(c.mpb, 0, plan.volumes[0].componentSectors);
+      assert.equal(c.mpb.volumes[0].migrState, 0);
+      assert.deepEqual(sent, []);
+      assert.ok(sysfs.includes("md126/suspend_hi=6144"), "unit 0 not suspended before its backup");
+      const planned = applyUpdate(
+        c,
+        decodeUpdate(encodeContainerReshape(3, 4, plan.spares.map((x) => x.majMin))),
+        (mm) => disks.find((d) => d.majMin === mm)?.serial ?? null,
+      );
+      const g = migrationGeometry(planned.mpb, 0, plan.volumes[0].componentSectors);
       expectedUnit0 = await buildBackup(g, 0, (m, sector, n) => {
         const name = ["vda", "vdb", "vdc"][m];
         return s.kernel.blocks.read(`/dev/${name}`, BigInt(sector) * 512n, n * 512);
@@ -114,10 +124,13 @@ Deno.test("grow run: raid5 3->4 from freeze to unfreeze, checkpoints and copy ar
   assert.equal(sent[0], "reshape_container_disks");
   assert.ok(sent.slice(1).every((x) => x === "general_migration_checkpoint"));
 
-  // units 0,1,2 go through the copy area (status 1 before md may move), the rest do not
+  // units 0,1,2 go through the copy area (status 1 before md may move), the rest do not;
+  // unit 0's record is written before the update and again once the volume migrates (a
+  // metadata write while nothing migrates zeroes it): the metadata never shows the volume
+  // migrating with unit 0 in place
   const critical = records.filter((r) => r.status === 1).map((r) => r.unit);
-  assert.deepEqual(critical, [0, 1, 2]);
-  assert.deepEqual(records[0], { unit: 0, status: 0 });
+  assert.deepEqual(critical, [0, 0, 1, 2]);
+  assert.deepEqual(records[0], { unit: 0, status: 1 });
   const units = records.filter((r) => r.status === 0).map((r) => r.unit);
   assert.deepEqual(units, [...units].sort((a, b) => a - b));
   // the end is not checkpointed: the monitor ends the migration (see the test below)
@@ -299,4 +312,28 @@ Deno.test("grow run: a torn metadata read (the monitor writing) is read again, n
   const after = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
   assert.equal(after.mpb.volumes[0].maps[0].numMembers, 4);
   assert.equal(after.mpb.volumes[0].migrState, 0);
+});
+
+Deno.test("grow run: a metadata update the monitor refuses withdraws the early backup: record cleared, writes unsuspended, unfrozen", async () => {
+  const { s, running, disks, plan } = await fixture();
+  const ml = managerLink(s, []);
+  const link = {
+    ...ml,
+    update: () => Promise.reject(new Error("the monitor did not acknowledge the update")),
+  };
+  const err = await runGrowPlan(fakeGrowContext(s, plan, disks, link)).then(() => null, (e) => e);
+  s.monitor.stop();
+  await running;
+  assert.ok(err instanceof GrowError, String(err));
+  assert.equal(err.stage, "metadata-update");
+  assert.equal(err.leftResumable, false);
+  for (const d of ["/dev/vda", "/dev/vdb"]) {
+    const sector = await s.kernel.blocks.read(d, BigInt(64 * 1024 * 1024 - 512), 512);
+    assert.equal(parseMigrationRecord(sector, d), null, `${d}: record left behind`);
+  }
+  assert.equal(await s.kernel.array("md126").suspendHi(), 0n);
+  const c = await loadContainer(s.kernel.blocks, disks.map((d) => d.path));
+  assert.equal(c.mpb.volumes[0].migrState, 0);
+  const mv = await s.kernel.array("md126").metadataVersion();
+  assert.ok(mv.kind === "external-member" && !(mv as { blocked: boolean }).blocked, "still frozen");
 });
