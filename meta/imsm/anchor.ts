@@ -34,14 +34,18 @@ export function metadataTailLength(mpbSize: number, sectorSize: number): number 
 export interface MpbPlacement {
   offset: bigint;
   data: Uint8Array;
-  part: "extension" | "anchor";
+  /** "mpb": the extension sectors and the anchor after them, in one piece. */
+  part: "mpb" | "anchor";
 }
 
 /**
- * Splits a serialised MPB into the sector-padded pieces to write, in the order mdadm writes
- * them: extension sectors first, then the anchor (so a torn write leaves the old anchor).
- * The rest of the last sector after `mpb.length` is `padding` (cut or zero-filled to fit),
- * zero when not given.
+ * The sector-padded bytes to write for a serialised MPB: one piece from the first extension
+ * sector through the anchor, which follows them on the disk. mdadm 4.2 writes the two parts
+ * separately, and a cut between them leaves a new extension behind the old anchor, whose
+ * checksum then fails on that disk (seen on the real kernel: mdadm refused to assemble the
+ * container). One request of adjacent sectors is not split by a cut of the VM, and on a
+ * 4K-sector disk the last sectors share one physical sector. The rest of the last sector after
+ * `mpb.length` is `padding` (cut or zero-filled to fit), zero when not given.
  */
 export function placeMpb(
   mpb: Uint8Array,
@@ -53,20 +57,14 @@ export function placeMpb(
   const padded = new Uint8Array(sectors * sectorSize);
   padded.set(mpb);
   if (padding) padded.set(padding.subarray(0, padded.length - mpb.length), mpb.length);
-  const out: MpbPlacement[] = [];
-  if (sectors > 1) {
-    out.push({
-      offset: extensionOffset(diskSize, sectorSize, mpb.length),
-      data: padded.slice(sectorSize),
-      part: "extension",
-    });
+  if (sectors === 1) {
+    return [{ offset: anchorOffset(diskSize, sectorSize), data: padded, part: "anchor" }];
   }
-  out.push({
-    offset: anchorOffset(diskSize, sectorSize),
-    data: padded.slice(0, sectorSize),
-    part: "anchor",
-  });
-  return out;
+  // disk order: extension sectors (MPB sectors 1..n-1), then the anchor (MPB sector 0)
+  const data = new Uint8Array(padded.length);
+  data.set(padded.subarray(sectorSize));
+  data.set(padded.subarray(0, sectorSize), padded.length - sectorSize);
+  return [{ offset: extensionOffset(diskSize, sectorSize, mpb.length), data, part: "mpb" }];
 }
 
 /**

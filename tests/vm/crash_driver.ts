@@ -544,6 +544,10 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
  * 3->4: units 0-3 through the copy area; raid5 3->4: 0-2). A record is two writes (slot 0 and
  * 1 disks); a critical unit is a record (status 1, after its copy area) and one after its
  * window (status 0, the next unit); the copy area is one write per disk of the container.
+ * Unit 0 of the first volume is backed up and recorded before the metadata update (records
+ * #1-#2, copy-area writes of unit 0: nothing migrates yet) and recorded again once the volume
+ * migrates (#3-#4). The comments below name what the points meant when the matrix ran (the
+ * order before 2026-11-25: #1-#2 unit 0 in place, #3-#4 unit 0 in the copy area).
  */
 export const HOLDS: Record<Shape, string[]> = {
   r5: [
