@@ -100,6 +100,14 @@ for (const d of allFixtureDisks()) {
       const at = Number(piece.offset - tailStart);
       assert.deepEqual(piece.data, d.tail.subarray(at, at + piece.data.length), piece.part);
     }
+    // one request from the first extension sector through the anchor: a cut cannot leave a
+    // new extension behind an old anchor
+    const pieces = placeMpb(again, d.diskSize, d.sectorSize, p.mpbSectorPadding);
+    assert.equal(pieces.length, 1);
+    assert.equal(
+      pieces[0].offset + BigInt(pieces[0].data.length),
+      anchorOffset(d.diskSize, d.sectorSize) + BigInt(d.sectorSize),
+    );
     const lastAt = Number(migrationRecordOffset(d.diskSize, d.sectorSize) - tailStart);
     assert.deepEqual(
       serializeMigrationSector(p.migrationRecord, d.sectorSize),
