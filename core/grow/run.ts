@@ -29,7 +29,11 @@ import {
   volumeInGeneralMigration,
   volumeName,
 } from "../../meta/imsm/accessors.ts";
-import { advanceCheckpoint, initMigrationRecord } from "../../meta/imsm/edit/migration.ts";
+import {
+  advanceCheckpoint,
+  endMigration,
+  initMigrationRecord,
+} from "../../meta/imsm/edit/migration.ts";
 import { serializeMigrationSector } from "../../meta/imsm/migration_record.ts";
 import { decodeUpdate, encodeCheckpointUpdate } from "../monitor/protocol.ts";
 import { applyUpdate } from "../monitor/updates.ts";
@@ -124,6 +128,8 @@ export interface PreparedUnit {
   chain: (Window & { hold: number })[];
   /** "unit 0 in the copy area", with the copy area's digest. */
   record: MigrationRecord;
+  /** The metadata it was prepared for (the volume migrating). */
+  container: ImsmContainer;
 }
 
 /** The grow state machine; core/grow/resume.ts drives it from a checkpoint. */
@@ -244,10 +250,47 @@ export class Runner {
     const v = m && this.plan.volumes.find((x) => x.index === m.index);
     if (!v) return; // nothing the runner would reshape first: no early backup
     this.at("prepare-unit", v.device);
+    this.prepared = await this.prepareUnit0(v, predicted);
+    try {
+      await this.writeRecord(predicted, v, this.prepared.record, 0);
+    } catch (e) {
+      await this.unprepare(v, predicted, this.prepared.tookOver);
+      throw e;
+    }
+  }
+
+  /**
+   * After volume `v`'s reshape (its record cleared), unit 0 of the volume the monitor puts
+   * into migration next is backed up the same way, while `v` still migrates: the record
+   * cannot name the next volume before the metadata does (a resume of `v` would take it for
+   * its own), so volume() writes it as soon as the metadata shows the next volume migrating.
+   * That leaves a poll and two sector writes between the two, where mdadm 4.2's own grow
+   * leaves the record zeroed until its first backup of the next volume.
+   */
+  async prepareNextUnit(v: VolumePlan): Promise<void> {
+    const c = await this.load();
+    const now = volumeInGeneralMigration(c.mpb);
+    // the monitor may have ended v's migration (and begun the next) already
+    const predicted = now?.index === v.index ? endMigration(c, v.index) : c;
+    const m = volumeInGeneralMigration(predicted.mpb);
+    const next = m && m.index !== v.index
+      ? this.plan.volumes.find((x) => x.index === m.index)
+      : undefined;
+    if (!next) return;
+    this.at("prepare-unit", next.device);
+    this.prepared = await this.prepareUnit0(next, predicted);
+  }
+
+  /**
+   * Unit 0 of `v` backed up to the copy area as `predicted` (the metadata once `v` migrates)
+   * lays it out, with user writes to its first windows suspended from before the backup
+   * until md reshaped them; a raid0 volume is taken over first (raid0 has no suspend range).
+   */
+  async prepareUnit0(v: VolumePlan, predicted: ImsmContainer): Promise<PreparedUnit> {
     const array = this.kernel.array(v.device);
     let tookOver = false;
     try {
-      if (v.takeover) {
+      if (v.takeover && (await array.level()).trim() === "raid0") {
         await toParityLast(array, this.monitor, v.takeover.to);
         tookOver = true;
       }
@@ -255,13 +298,33 @@ export class Runner {
       const chain = windowChain(g.unit, 0, this.tuning);
       await array.setSuspendWindow(BigInt(chain[0].start), BigInt(chain[chain.length - 1].hold));
       const start = advanceCheckpoint(predicted, initMigrationRecord(predicted), 0).record;
-      const rec = await this.backup(predicted, g, start, 0);
-      this.prepared = { volumeIndex: v.index, tookOver, chain, record: rec };
-      await this.writeRecord(predicted, v, rec, 0);
+      const record = await this.backup(predicted, g, start, 0);
+      return { volumeIndex: v.index, tookOver, chain, record, container: predicted };
     } catch (e) {
-      await this.unprepare(v, predicted, tookOver);
+      await array.clearSuspendWindow().catch(() => {});
+      if (tookOver) await abortTakeover(array).catch(() => {});
       throw e;
     }
+  }
+
+  /**
+   * The prepared unit of `v` if the metadata now migrating `v` (`c`) describes the same
+   * migration as the prediction it was backed up for; otherwise it is dropped (its writes
+   * unsuspended) and the volume goes the ordinary way.
+   */
+  async takePrepared(v: VolumePlan, c: ImsmContainer): Promise<PreparedUnit | null> {
+    const p = this.prepared;
+    if (!p || p.volumeIndex !== v.index) return null;
+    const same = (x: ImsmContainer) =>
+      JSON.stringify({
+        g: migrationGeometry(x.mpb, v.index, v.componentSectors),
+        r: [...serializeMigrationSector(initMigrationRecord(x), 512)],
+      });
+    if (same(c) === same(p.container)) return p;
+    this.log(`volume ${v.name}: the metadata differs from the prediction; unit 0 backed up again`);
+    this.prepared = null;
+    await this.kernel.array(v.device).clearSuspendWindow();
+    return null;
   }
 
   /** Undoes prepareFirstUnit when the metadata update was not sent (nothing migrates). */
@@ -316,10 +379,13 @@ export class Runner {
       this.log(`volume ${v.name} already has ${this.plan.newRaidDisks} members; skipped`);
       return { device: v.device, windows: 0, criticalWindows: 0, seconds: 0 };
     }
-    const prepared = this.prepared?.volumeIndex === v.index ? this.prepared : null;
+    const prepared = await this.takePrepared(v, c);
+    // the metadata shows v migrating now: its prepared record goes to the disks at once
+    if (prepared) await this.writeRecord(c, v, prepared.record, 0);
     let tookOver = prepared?.tookOver ?? false;
     try {
-      if (v.takeover && !tookOver) {
+      // taken over already when its unit 0 was prepared
+      if (v.takeover && (await array.level()).trim() === "raid0") {
         this.at("takeover", v.device);
         await toParityLast(array, this.monitor, v.takeover.to);
         tookOver = true;
@@ -372,10 +438,9 @@ export class Runner {
     this.at("wait-idle", v.device);
     await this.waitIdle(array);
     await this.clearRecords(v, c);
-    await array.write("suspend_lo", String(MAX_SECTOR_TEXT));
-    await array.write("suspend_hi", "0");
-    await array.write("suspend_lo", "0");
+    await array.clearSuspendWindow();
     this.reshaping = false;
+    await this.prepareNextUnit(v);
     this.at("migration-end", v.device);
     await this.waitMigrationEnd(v);
     this.at("array-size", v.device);
@@ -498,10 +563,9 @@ export class Runner {
       ? this.prepared
       : null;
     this.prepared = null;
-    // a prepared record goes again: a metadata write made before the migration began zeroes
-    // the record sector (mdadm's rule while nothing migrates)
+    // a prepared record is on the disks since volume() saw the migration begin
     let rec = prepared?.record ?? advanceCheckpoint(c, initMigrationRecord(c), fromUnit).record;
-    await this.checkpoint(c, v, rec);
+    if (!prepared) await this.checkpoint(c, v, rec);
     const degradedAtStart = (await array.degraded()) ?? 0;
     let unit = fromUnit;
     let windows = 0;
@@ -617,6 +681,9 @@ export class Runner {
 
   /** After a failure: make the disks tell the truth and keep md from going past them. */
   async abort(keepFrozen: boolean): Promise<void> {
+    const p = this.prepared;
+    const pv = p && this.plan.volumes.find((x) => x.index === p.volumeIndex);
+    if (pv) await this.kernel.array(pv.device).clearSuspendWindow().catch(() => {});
     if (this.reshaping) {
       const array = this.kernel.array(this.device);
       await array.write("suspend_lo", String(MAX_SECTOR_TEXT)).catch(() => {});
