@@ -9,6 +9,10 @@
  * 33.5 MB differing. The lanes: held after the early record (nothing migrates yet: the old
  * shape must come back intact) and after the record rewritten on the first disk once the
  * volume migrates (the resume restores unit 0 and goes on); a control lane resumed by mdts.
+ * The second round does the same for the second volume of raid0 + raid5 (the monitor begins
+ * its migration when the first one ends; mdts backs its unit 0 up before and writes its
+ * record right after): held with the first volume's record cleared at its end, with the
+ * second volume's unit 0 half backed up, and with its first record on both disks.
  */
 import assert from "node:assert/strict";
 import { resultsTable, runRound, summaryTable } from "./crash_driver.ts";
@@ -24,6 +28,25 @@ Deno.test("vm crash interop: mdts grows held around the start of the migration, 
       { id: "c", shape: "r0", grow: "mdts", resume: "mdts" },
     ],
     rule: { kind: "pos:20", lane: "c" },
+  });
+  console.log(summaryTable(rows) + "\n" + resultsTable(rows));
+  for (const r of rows) {
+    assert.ok(r.resumed, `${r.lane} did not finish: ${r.note}`);
+    assert.equal(r.bytesDiffering, 0, `${r.lane}: bytes differ: ${r.note}`);
+  }
+});
+
+Deno.test("vm crash interop: raid0 + raid5 held around the second volume's start, resumed by mdadm 4.2, data intact", async () => {
+  const rows = await runRound({
+    name: "rp2",
+    lanes: [
+      { id: "e1", shape: "r05", grow: "mdts", resume: "mdadm", holdAt: "end:0" },
+      // volume 0 (raid0 3->4) backs up units 0-3 on 4 disks: write 18 is volume 1's unit 0
+      { id: "e2", shape: "r05", grow: "mdts", resume: "mdadm", holdAt: "copy:18" },
+      { id: "e3", shape: "r05", grow: "mdts", resume: "mdadm", holdAt: "unit:1:0" },
+      { id: "f", shape: "r05", grow: "mdts", resume: "mdts" },
+    ],
+    rule: { kind: "pos:30:1", lane: "f" },
   });
   console.log(summaryTable(rows) + "\n" + resultsTable(rows));
   for (const r of rows) {
