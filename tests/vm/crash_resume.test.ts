@@ -6,8 +6,9 @@
  * 1. raid5 3->4 held right after the backup of unit 0 is recorded (restore at assembly),
  *    raid0 2->3 held right after the backup of unit 1 is recorded, raid0 + raid5 3->4 cut in
  *    the middle of a window of its second volume (that cut is the power cut of the boot),
- *    a grow by mdadm 4.2 resumed by mdts, a grow by mdts (held past its critical units)
- *    resumed by mdadm 4.2, and a raid5
+ *    a grow by mdadm 4.2 resumed by mdts, a grow by mdts held just after its volume began
+ *    migrating (unit 0 recorded in the copy area on one disk) resumed by mdadm 4.2 (which
+ *    lost such volumes while mdts recorded unit 0 in place first), and a raid5
  *    held at its unit-0 backup whose copy area is corrupted after the cut: assembly must
  *    refuse it with nothing written. Assembled by -A, -I of each disk, -A --scan.
  *    A raid0 2->3 held late in its grow (unit 10) makes three raid0 lanes with boot 2.
@@ -48,7 +49,7 @@ Deno.test("vm crash: held at backups, cut mid-window; -A, -I, --scan; interop wi
         corruptCopyArea: true,
       },
       { id: "i", shape: "r5", grow: "mdadm", resume: "mdts" },
-      { id: "j", shape: "r5", grow: "mdts", resume: "mdadm", holdAt: "ckpt:14" },
+      { id: "j", shape: "r5", grow: "mdts", resume: "mdadm", holdAt: "ckpt:3" },
       { id: "c", shape: "r05", grow: "mdts", resume: "mdts", assemble: "scan" },
       { id: "e", shape: "r0", grow: "mdts", resume: "mdts", holdAt: "unit:0:10" },
     ],
