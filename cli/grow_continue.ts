@@ -28,6 +28,7 @@ import {
   resumePlan,
 } from "../core/grow/resume.ts";
 import { growFacts, growPidPath } from "./grow.ts";
+import { releaseUnstartedGrow } from "../core/grow/release.ts";
 
 async function liveGrowPid(devnm: string): Promise<number | null> {
   const pid = Number((await Deno.readTextFile(growPidPath(devnm)).catch(() => "")).trim());
@@ -62,6 +63,18 @@ export function runGrowContinue(cmd: GrowCommand, prog: string, system: System, 
     const c = await load();
     const m = volumeInGeneralMigration(c.mpb);
     if (m === null) {
+      // a grow stopped before the monitor recorded its migration: put md back as the
+      // metadata describes it
+      const facts = await growFacts(kernel, devnm, c, disks);
+      const released = await releaseUnstartedGrow(kernel, c, facts.volumeDevices);
+      if (released.length > 0) {
+        for (const line of released) io.err(`${prog}: ${line}\n`);
+        io.err(
+          `${prog}: no reshape was recorded on /dev/${devnm}: the volumes keep their shape; ` +
+            `run --grow again to grow them\n`,
+        );
+        return 0;
+      }
       refuse(
         `no reshape in progress on /dev/${devnm} (no volume is migrating); nothing to continue`,
       );

@@ -47,6 +47,24 @@ Deno.test("cli continue: no migration in the metadata: refused, nothing written"
   assert.equal(s.kernel.disks.writes.length, writes);
 });
 
+Deno.test("cli continue: a grow stopped before its metadata update (frozen, writes suspended): released, exit 0, nothing written", async () => {
+  const { s, host } = await fixture();
+  const array = s.kernel.array("md126");
+  await array.setSyncAction("frozen");
+  await array.setBlocked(true);
+  await array.setSuspendWindow(0n, 6144n);
+  const writes = s.kernel.disks.writes.length;
+  const r = await mdadm(s, host, ["--grow", "--continue", "/dev/md/imsm0"]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /\/dev\/md126: user writes below sector 6144 were suspended; released/);
+  assert.match(r.err, /\/dev\/md126: unfrozen/);
+  assert.match(r.err, /no reshape was recorded on \/dev\/md127/);
+  assert.equal(await array.suspendHi(), 0n);
+  const mv = await array.metadataVersion();
+  assert.ok(mv.kind === "external-member" && !mv.blocked);
+  assert.equal(s.kernel.disks.writes.length, writes);
+});
+
 Deno.test("cli continue: the record says the copy area holds unit 1: refused until assembly restores it", async () => {
   const { s, host } = await fixture();
   // the metadata of a grow stopped while unit 1 was being moved (status 1)
