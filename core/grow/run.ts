@@ -323,6 +323,9 @@ export class Runner {
     if (same(c) === same(p.container)) return p;
     this.log(`volume ${v.name}: the metadata differs from the prediction; unit 0 backed up again`);
     this.prepared = null;
+    // a record written for the prediction must not stay: resumes refuse a record "in the
+    // copy area" of another geometry. Unit 0 in place is what the ordinary way starts from.
+    await this.writeRecord(c, v, advanceCheckpoint(c, initMigrationRecord(c), 0).record, 0);
     await this.kernel.array(v.device).clearSuspendWindow();
     return null;
   }

@@ -11,7 +11,7 @@ import { recordSysfs } from "../lifecycle/fake_host.ts";
 import { containerDisks } from "../../../core/monitor/container_model.ts";
 import { loadContainer } from "../../../core/imsm/store.ts";
 import { type GrowPlan, planGrow } from "../../../core/grow/plan.ts";
-import { GrowError, runGrowPlan } from "../../../core/grow/run.ts";
+import { GrowError, runGrowPlan, Runner } from "../../../core/grow/run.ts";
 import { encodeContainerReshape, packDev } from "../../../core/grow/monitor_link.ts";
 import { decodeUpdate } from "../../../core/monitor/protocol.ts";
 import { parseMigrationRecord } from "../../../meta/imsm/migration_record.ts";
@@ -336,4 +336,33 @@ Deno.test("grow run: a metadata update the monitor refuses withdraws the early b
   assert.equal(c.mpb.volumes[0].migrState, 0);
   const mv = await s.kernel.array("md126").metadataVersion();
   assert.ok(mv.kind === "external-member" && !(mv as { blocked: boolean }).blocked, "still frozen");
+});
+
+Deno.test("grow run: a prepared unit 0 the metadata does not match is dropped: record back to unit 0 in place, writes unsuspended", async () => {
+  const { s, running, disks, plan } = await fixture();
+  const r = new Runner(fakeGrowContext(s, plan, disks, managerLink(s, [])));
+  await r.freeze();
+  await r.prepareFirstUnit();
+  assert.ok(r.prepared !== null);
+  assert.equal(await s.kernel.array("md126").suspendHi(), 6144n);
+  // a prediction that is not what the monitor records (another chunk size)
+  const other = structuredClone(r.prepared.container);
+  other.mpb.volumes[0].maps[0].blocksPerStrip *= 2;
+  r.prepared = { ...r.prepared, container: other };
+  await r.sendReshape();
+  const c = await r.migratingVolume(plan.volumes[0]);
+  assert.ok(c !== null);
+  assert.equal(await r.takePrepared(plan.volumes[0], c), null);
+  assert.equal(r.prepared, null);
+  for (const d of ["/dev/vda", "/dev/vdb"]) {
+    const rec = parseMigrationRecord(
+      await s.kernel.blocks.read(d, BigInt(64 * 1024 * 1024 - 512), 512),
+      d,
+    );
+    assert.equal(rec?.recStatus, 0, d);
+    assert.equal(rec?.currMigrUnitLo, 0, d);
+  }
+  assert.equal(await s.kernel.array("md126").suspendHi(), 0n);
+  s.monitor.stop();
+  await running;
 });
