@@ -6,13 +6,20 @@
  * monitors alike.
  */
 import { type MonitorConnection, MonitorConnectionClosed } from "../lifecycle/host.ts";
-import { encodeFrame, FrameReader } from "../monitor/protocol.ts";
+import { encodeFrame, type Frame, FrameReader, pingReplyText } from "../monitor/protocol.ts";
 
 export interface MonitorLink {
   ping(): Promise<void>;
   pingManager(): Promise<void>;
   /** Sends `blob`, waits for its ack, then pings: resolves once the update is on disk. */
   update(blob: Uint8Array): Promise<void>;
+  /** The monitor's ping reply ("mdadm - v4.2 - ... - mdts" for mdts's own). */
+  version?(): Promise<string>;
+}
+
+/** Whether a ping reply comes from mdts's monitor (which takes mdts's private updates). */
+export function isMdtsMonitor(version: string): boolean {
+  return /- mdts\s*$/.test(version);
 }
 
 export class MonitorLinkError extends Error {
@@ -36,16 +43,21 @@ export class SocketMonitorLink implements MonitorLink {
     readonly timeoutMs = 30_000,
   ) {}
 
-  ping(): Promise<void> {
-    return this.#exchange([encodeFrame(0)]);
+  async ping(): Promise<void> {
+    await this.#exchange([encodeFrame(0)]);
   }
 
-  pingManager(): Promise<void> {
-    return this.#exchange([encodeFrame(-1)]);
+  async version(): Promise<string> {
+    const reply = await this.#exchange([encodeFrame(0)]);
+    return reply ? pingReplyText(reply) : "";
   }
 
-  update(blob: Uint8Array): Promise<void> {
-    return this.#exchange([encodeFrame(blob.length, blob), encodeFrame(0)]);
+  async pingManager(): Promise<void> {
+    await this.#exchange([encodeFrame(-1)]);
+  }
+
+  async update(blob: Uint8Array): Promise<void> {
+    await this.#exchange([encodeFrame(blob.length, blob), encodeFrame(0)]);
   }
 
   /**
@@ -53,19 +65,21 @@ export class SocketMonitorLink implements MonitorLink {
    * connection on (it drops a client that paused mid-exchange, e.g. a stopped grow) is sent
    * again on a new connection; frames already answered are not.
    */
-  async #exchange(frames: Uint8Array[]): Promise<void> {
+  async #exchange(frames: Uint8Array[]): Promise<Frame | null> {
     let next = 0;
+    let last: Frame | null = null;
     for (let attempt = 1;; attempt++) {
       const conn = await this.connect(this.container);
       if (conn === null) throw new MonitorLinkError(this.container, "no control socket");
       try {
         for (; next < frames.length; next++) {
           await conn.send(frames[next]);
-          if (!(await this.#reply(conn))) {
+          last = await this.#reply(conn);
+          if (last === null) {
             throw new MonitorLinkError(this.container, `no reply within ${this.timeoutMs} ms`);
           }
         }
-        return;
+        return last;
       } catch (e) {
         if (!(e instanceof MonitorConnectionClosed) || attempt >= RECONNECTS) {
           if (e instanceof MonitorConnectionClosed) {
@@ -79,16 +93,16 @@ export class SocketMonitorLink implements MonitorLink {
     }
   }
 
-  async #reply(conn: MonitorConnection): Promise<boolean> {
+  async #reply(conn: MonitorConnection): Promise<Frame | null> {
     const head = await conn.receive(8, this.timeoutMs);
-    if (head === null) return false;
+    if (head === null) return null;
     const reader = new FrameReader();
     reader.push(head);
     const len = new DataView(head.buffer, head.byteOffset, 8).getInt32(4, true);
     const rest = await conn.receive(Math.max(0, len) + 4, this.timeoutMs);
-    if (rest === null) return false;
+    if (rest === null) return null;
     reader.push(rest);
-    return reader.next() !== null;
+    return reader.next();
   }
 }
 

@@ -35,7 +35,11 @@ import {
   initMigrationRecord,
 } from "../../meta/imsm/edit/migration.ts";
 import { serializeMigrationSector } from "../../meta/imsm/migration_record.ts";
-import { decodeUpdate, encodeCheckpointUpdate } from "../monitor/protocol.ts";
+import {
+  decodeUpdate,
+  encodeCheckpointUpdate,
+  encodeNextRecordUpdate,
+} from "../monitor/protocol.ts";
 import { applyUpdate } from "../monitor/updates.ts";
 import type { ContainerDisk } from "../monitor/container_model.ts";
 import type { MemberReader } from "../restripe/copy.ts";
@@ -43,6 +47,7 @@ import type { GrowPlan, StepKind, VolumePlan } from "./plan.ts";
 import { type MigrationGeometry, migrationGeometry } from "./geometry.ts";
 import {
   checkpointUnit,
+  criticalUnits,
   DEFAULT_TUNING,
   type Window,
   windowChain,
@@ -52,6 +57,7 @@ import { backupRecord, buildBackup } from "./backup.ts";
 import {
   encodeContainerReshape,
   encodeReshapeMigration,
+  isMdtsMonitor,
   type MonitorLink,
 } from "./monitor_link.ts";
 import { abortTakeover, backToRaid0, toParityLast } from "./takeover.ts";
@@ -150,6 +156,8 @@ export class Runner {
   reshaping = false;
   /** The first volume's unit 0, backed up before the metadata says it migrates (prepareFirstUnit). */
   prepared: PreparedUnit | null = null;
+  /** The next volume's record was handed to the monitor during the current volume's last windows. */
+  handedOver = false;
 
   constructor(readonly ctx: GrowContext) {
     this.kernel = ctx.kernel;
@@ -267,7 +275,7 @@ export class Runner {
    * That leaves a poll and two sector writes between the two, where mdadm 4.2's own grow
    * leaves the record zeroed until its first backup of the next volume.
    */
-  async prepareNextUnit(v: VolumePlan): Promise<void> {
+  async prepareNextUnit(v: VolumePlan): Promise<boolean> {
     const c = await this.load();
     const now = volumeInGeneralMigration(c.mpb);
     // the monitor may have ended v's migration (and begun the next) already
@@ -276,9 +284,21 @@ export class Runner {
     const next = m && m.index !== v.index
       ? this.plan.volumes.find((x) => x.index === m.index)
       : undefined;
-    if (!next) return;
+    if (!next) return false;
     this.at("prepare-unit", next.device);
     this.prepared = await this.prepareUnit0(next, predicted);
+    if (now?.index !== v.index || !(await this.monitorIsMdts())) return false;
+    // mdts's monitor writes the record with the metadata write that begins the next volume;
+    // mdmon 4.2 would not know the update (volume() writes the record anyway)
+    const d = this.recordDisks(predicted, next)[0];
+    const sector = serializeMigrationSector(this.prepared.record, d.sectorSize);
+    await this.monitor.update(encodeNextRecordUpdate(v.index, next.index, sector));
+    return true;
+  }
+
+  async monitorIsMdts(): Promise<boolean> {
+    if (!this.monitor.version) return false;
+    return isMdtsMonitor(await this.monitor.version().catch(() => ""));
   }
 
   /**
@@ -440,10 +460,14 @@ export class Runner {
     const windows = await this.windows(v, array, c, number, fromUnit);
     this.at("wait-idle", v.device);
     await this.waitIdle(array);
-    await this.clearRecords(v, c);
+    // with the next volume's record handed to the monitor, the write that begins that volume
+    // replaces this one's record (which stays true until then: a cut redoes the last window);
+    // otherwise it is cleared, or mdadm would read it as the next volume's
+    if (!this.handedOver) await this.clearRecords(v, c);
+    this.handedOver = false;
     await array.clearSuspendWindow();
     this.reshaping = false;
-    await this.prepareNextUnit(v);
+    if (!this.prepared) await this.prepareNextUnit(v);
     this.at("migration-end", v.device);
     await this.waitMigrationEnd(v);
     this.at("array-size", v.device);
@@ -585,6 +609,17 @@ export class Runner {
         ...this.tuning,
         speedSectorsPerSecond: rate ?? this.tuning.speedSectorsPerSecond,
       });
+      // the last windows, past the critical ones (the copy area is free): the next volume's
+      // unit 0 is backed up now, so that its record goes out with the metadata write that
+      // begins it (its writes stay suspended for these windows only)
+      const lastCritical = Math.max(-1, ...criticalUnits(u));
+      if (
+        !this.prepared && !this.handedOver && unit > lastCritical &&
+        checkpointUnit(u, chain[chain.length - 1].end) >= u.numUnits
+      ) {
+        this.handedOver = await this.prepareNextUnit(v);
+        this.at("window", v.device); // a failure from here on is still this volume's
+      }
       await array.setSuspendWindow(BigInt(chain[0].start), BigInt(chain[chain.length - 1].hold));
       for (const w of chain) {
         const hold = w.hold;

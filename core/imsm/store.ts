@@ -22,9 +22,9 @@ export interface MemberDisk {
 }
 
 /**
- * Writes every disk's metadata: on each disk the MPB extension first, the anchor last (a torn
- * write leaves the old anchor, which still describes a whole old MPB), then the cleared
- * migration record where meta/ asks for it, then a flush. Disks are done one after another so
+ * Writes every disk's metadata: on each disk the MPB (extension and anchor in one request, so
+ * a cut cannot pair a new extension with an old anchor), then the migration record where
+ * meta/ asks for it (cleared, or the sector the write carries), then a flush. Disks are done one after another so
  * that a cut leaves at most one disk between generations, and mdadm's highest-generation rule
  * picks a consistent copy.
  */
@@ -52,7 +52,15 @@ export async function storeContainer(
         what: `IMSM ${piece.part} of ${disk.device}, generation ${generation}`,
       });
     }
-    if (w.clearMigrationRecord) {
+    if (w.migrationRecord) {
+      await writer.write({
+        device: disk.device,
+        offset: migrationRecordOffset(disk.size, disk.sectorSize),
+        data: w.migrationRecord,
+        purpose: "migration-record",
+        what: `migration record of ${disk.device} with generation ${generation}`,
+      });
+    } else if (w.clearMigrationRecord) {
       await writer.write({
         device: disk.device,
         offset: migrationRecordOffset(disk.size, disk.sectorSize),

@@ -9,7 +9,7 @@ import { serialForImsm } from "../../kernel/devices.ts";
 import { loadContainer, type MemberDisk, storeContainer } from "../imsm/store.ts";
 import { readMetadata } from "../examine.ts";
 import { serializeMpb } from "../../meta/imsm/mpb.ts";
-import { diskSerial } from "../../meta/imsm/accessors.ts";
+import { diskSerial, ordIndex, volumeInGeneralMigration } from "../../meta/imsm/accessors.ts";
 import { failedSerial, type ImsmContainer, prepareWrite } from "../../meta/imsm/edit/mod.ts";
 import { diskFromDiskUnits } from "../../meta/imsm/edit/units.ts";
 import { DISK_STATUS } from "../../meta/imsm/constants.ts";
@@ -59,6 +59,15 @@ export class ContainerModel {
   #onDisk: Uint8Array;
   /** Serials in the disk table as last written: a spare among them just left a volume. */
   #tableSerials: Set<string>;
+  /** Volume in general migration as last written or read. */
+  #migratingOnDisk: number | null;
+  /**
+   * The grow's record for the next volume (mdts_next_record): written with the metadata write
+   * that ends `from`'s migration and begins `to`'s, right after the MPB on the record disks,
+   * so mdadm 4.2 never reads `to` migrating with a record at unit 0 in place. Dropped once a
+   * write leaves `from`'s migration any other way.
+   */
+  nextRecord: { from: number; to: number; sector: Uint8Array } | null = null;
   writes = 0;
 
   private constructor(
@@ -71,6 +80,14 @@ export class ContainerModel {
     this.#disks = disks;
     this.#onDisk = serializeMpb(container.mpb);
     this.#tableSerials = new Set(container.mpb.disks.map(diskSerial));
+    this.#migratingOnDisk = volumeInGeneralMigration(container.mpb)?.index ?? null;
+  }
+
+  /** Keeps the grow's next record if `from` is the volume migrating now; whether it was kept. */
+  setNextRecord(from: number, to: number, sector: Uint8Array): boolean {
+    const now = volumeInGeneralMigration(this.#container.mpb)?.index ?? null;
+    this.nextRecord = now === from && from !== to ? { from, to, sector } : null;
+    return this.nextRecord !== null;
   }
 
   /** Reads the container's metadata from its disks (newest generation wins). */
@@ -126,7 +143,27 @@ export class ContainerModel {
         this.#tableSerials.has(s) || this.#tableSerials.has(failedSerial(s))
       ),
     );
-    const writes = prepared.writes.filter((w) => members.has(w.serial) || left.has(w.serial));
+    let writes = prepared.writes.filter((w) => members.has(w.serial) || left.has(w.serial));
+    const migrating = volumeInGeneralMigration(prepared.container.mpb)?.index ?? null;
+    const next = this.nextRecord;
+    if (next && this.#migratingOnDisk === next.from && migrating === next.to) {
+      const map = prepared.container.mpb.volumes[next.to].maps[0];
+      const recordDisks = map.ord.slice(0, 2).map((o) =>
+        diskSerial(prepared.container.mpb.disks[ordIndex(o)])
+      );
+      // the record disks first: their MPB and record go out back to back
+      writes = [
+        ...writes.filter((w) => recordDisks.includes(w.serial)).map((w) => ({
+          ...w,
+          clearMigrationRecord: false,
+          migrationRecord: next.sector,
+        })),
+        ...writes.filter((w) => !recordDisks.includes(w.serial)),
+      ];
+      this.nextRecord = null;
+    } else if (next && migrating !== next.from) {
+      this.nextRecord = null;
+    }
     const targets: MemberDisk[] = [];
     for (const w of writes) {
       const d = this.#disks.find((x) => x.serial === w.serial);
@@ -146,6 +183,7 @@ export class ContainerModel {
     this.#container = prepared.container;
     this.#onDisk = serializeMpb(prepared.container.mpb);
     this.#tableSerials = members;
+    this.#migratingOnDisk = migrating;
     this.writes++;
     return true;
   }

@@ -226,6 +226,12 @@ export class Manager {
         const u = req.update;
         const what = describeUpdate(u, this.model.container);
         this.log(`update received: ${what}`);
+        if (u.type === "mdts_next_record") {
+          // not a metadata change: kept for the write that begins the next volume
+          const kept = this.model.setNextRecord(u.from, u.to, u.sector);
+          if (!kept) this.log(`update ignored: ${what}: subarray ${u.from} is not migrating`);
+          return [encodeAck()];
+        }
         this.monitor.queue.push({
           what,
           apply: (c) =>

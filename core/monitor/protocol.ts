@@ -120,6 +120,8 @@ export const UPDATE_TYPE = {
   SIZE_CHANGE: 9,
   PREALLOC_BADBLOCKS_MEM: 10,
   RWH_POLICY: 11,
+  /** mdts's own (never sent to mdmon 4.2): the record to write when the next volume begins. */
+  MDTS_NEXT_RECORD: 0x6d647401,
 } as const;
 
 const UPDATE_NAMES = [
@@ -179,6 +181,15 @@ export type MetadataUpdate =
   | { type: "size_change"; blob: Uint8Array; subarray: number; newSize: bigint }
   | { type: "rwh_policy"; blob: Uint8Array; subarray: number; policy: number }
   | { type: "create_array"; blob: Uint8Array; subarray: number; volume: Uint8Array }
+  | {
+    /** Write `sector` as the migration record when the metadata write that ends the
+     * migration of subarray `from` begins the one of subarray `to` (mdts monitor only). */
+    type: "mdts_next_record";
+    blob: Uint8Array;
+    from: number;
+    to: number;
+    sector: Uint8Array;
+  }
   | { type: "other"; blob: Uint8Array; code: number };
 
 function need(blob: Uint8Array, bytes: number, what: string): DataView {
@@ -267,9 +278,30 @@ export function decodeUpdate(blob: Uint8Array): MetadataUpdate {
       const d = need(blob, 8, "create_array");
       return { type: "create_array", blob, subarray: d.getInt32(4, true), volume: blob.slice(8) };
     }
+    case UPDATE_TYPE.MDTS_NEXT_RECORD: {
+      const d = need(blob, 16 + 512, "mdts_next_record");
+      return {
+        type: "mdts_next_record",
+        blob,
+        from: d.getInt32(4, true),
+        to: d.getInt32(8, true),
+        sector: blob.slice(16),
+      };
+    }
     default:
       return { type: "other", blob, code };
   }
+}
+
+/** The mdts_next_record update: `sector` is the whole record sector as it goes to the disk. */
+export function encodeNextRecordUpdate(from: number, to: number, sector: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16 + sector.length);
+  const v = new DataView(out.buffer);
+  v.setInt32(0, UPDATE_TYPE.MDTS_NEXT_RECORD, true);
+  v.setInt32(4, from, true);
+  v.setInt32(8, to, true);
+  out.set(sector, 16);
+  return out;
 }
 
 /** Builds a general_migration_checkpoint blob (what the grow process sends per checkpoint). */

@@ -244,6 +244,8 @@ export function describeUpdate(u: MetadataUpdate, c?: ImsmContainer): string {
     case "reshape_migration":
       return `migrate subarray ${u.subarray}: level ${u.newLevel}, chunk ${u.newChunkKiB}K, ` +
         `${u.oldRaidDisks} -> ${u.newRaidDisks} disks`;
+    case "mdts_next_record":
+      return `migration record for subarray ${u.to} when subarray ${u.from}'s migration ends`;
     case "other":
       return `update type ${u.code}`;
     default:

@@ -25,6 +25,8 @@ export interface DiskWrite {
    * migration is in progress; spares never carry one.
    */
   clearMigrationRecord: boolean;
+  /** A migration-record sector to write after the MPB instead (the monitor's next record). */
+  migrationRecord?: Uint8Array;
 }
 
 export interface PreparedWrite {
