@@ -229,7 +229,19 @@ export async function decideResume(inp: DecideInput): Promise<ResumeDecision | n
     });
     if (restore.kind === "restore") unit = restore.nextUnit;
   } else if (best !== null) {
-    unit = Math.max(metadataUnit, recordUnit(best));
+    // Both tools write the record before the checkpoint update, so the metadata is never
+    // legitimately past this migration's record. It is when mdmon applied the previous
+    // volume's last checkpoint to this one (the update arrived after it began this volume's
+    // migration: mdadm 4.2 grows of raid0 + raid5 were seen at "Checkpoint : 8" with their
+    // record at unit 0 and nothing of the volume moved): the record is the truth then.
+    const k = recordUnit(best);
+    if (k < metadataUnit) {
+      ignored.push(
+        `curr_migr_unit ${metadataUnit} of the metadata: past this migration's record (unit ` +
+          `${k}), taken from the record`,
+      );
+    }
+    unit = k;
   }
   // the end reached but the migration not ended: md redoes the last unit when that is safe
   if (unit >= u.numUnits) {

@@ -65,6 +65,21 @@ Deno.test("f_crashed resume: a record one checkpoint ahead of the MPB wins; the 
   assert.equal(d.unit, 11);
 });
 
+Deno.test("f_crashed resume: a metadata checkpoint past the record (another volume's, applied by mdmon) yields to the record", async () => {
+  // mdadm 4.2 + mdmon, raid0 + raid5: volume 1 at "Checkpoint : 8" with its record at unit 0
+  const { inp, record } = input({ mpbUnit: 11 });
+  inp.records[0].record = withUnit(record, 0, 0);
+  inp.records[1].record = withUnit(record, 0, 0);
+  const d = (await decideResume(inp))!;
+  assert.equal(d.metadataUnit, 11);
+  assert.equal(d.unit, 0);
+  assert.equal(d.restore.kind, "nothing");
+  assert.match(
+    d.ignored.join("\n"),
+    /curr_migr_unit 11 of the metadata: past this migration's record/,
+  );
+});
+
 Deno.test("f_crashed resume: rec_status 1 at unit 2 restores unit 2 from mdadm's copy area (parity)", async () => {
   const { inp, record } = input({ mpbUnit: 2 });
   inp.records[0].record = withUnit(record, 2, 1);
