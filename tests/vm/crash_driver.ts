@@ -598,7 +598,10 @@ export const HOLDS: Record<Shape, string[]> = {
     "ckpt:16", // unit 3 in the copy area
     "unit:0:4", // unit 4 recorded: past the critical section
     "unit:0:6",
-    "end:0", // volume 0 done, volume 1 not begun
+    // volume 0 done, volume 1 not begun: before session 7 "end:0" (volume 0's record cleared);
+    // since, mdts hands volume 1's record to the monitor and volume 0's is not cleared, so
+    // this point is volume 1's unit 0 backed up during volume 0's last windows
+    "copy:17",
     // volume 1 (raid5 3->4): units 0-2 through the copy area
     "unit:1:0", // volume 1's first record
     "unit:1:1",
