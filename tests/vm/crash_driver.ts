@@ -140,7 +140,11 @@ async function createLane(vm: Vm, mdts: string, l: Placed): Promise<void> {
   const container = ok(await vm.run(`basename $(readlink -f /dev/md/${l.id})`)).trim();
   if (l.grow === "mdts") {
     // our monitor replaces mdmon 4.2 for the grow (as tests/vm/grow_oce.test.ts)
-    vm.start(`${mdts} mdmon --foreground --takeover ${container} 2>>/run/mdmon-${container}.log`);
+    // its writes logged next to the signal dir (kept by the host across the cut)
+    vm.start(
+      `MDTS_WRITE_LOG=$MDTS_VM_SIGNALS/../monitor-writes-${l.id}.log ${mdts} mdmon ` +
+        `--foreground --takeover ${container} 2>>/run/mdmon-${container}.log`,
+    );
   }
 }
 
@@ -461,9 +465,16 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
   };
   const heldThere = new Map(held.map((id) => [id, exists(`${signals}/held-${id}`)]));
   const lastWrites = new Map<string, string | undefined>();
+  const monitorRecords = new Map<string, number>();
   for (const l of lanes.filter((x) => x.grow === "mdts")) {
     const text = await Deno.readTextFile(`${chanDir}/writes-${l.id}.log`).catch(() => "");
     lastWrites.set(l.id, lastReshapeWrite(text) ?? "none");
+    const mon = await Deno.readTextFile(`${chanDir}/monitor-writes-${l.id}.log`).catch(() => "");
+    monitorRecords.set(
+      l.id,
+      mon.split("\n").filter((x) => x.split("\t")[5] === "migration-record" && !/cleared/.test(x))
+        .length,
+    );
   }
   for (const l of lanes) if (l.corruptCopyArea) await corruptCopyArea(vm, l);
   await vm.boot();
@@ -497,6 +508,7 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
       assembleExit: a.code,
       held: heldThere.get(l.id),
       lastWrite: lastWrites.get(l.id),
+      monitorRecordWrites: monitorRecords.get(l.id),
     };
     if (l.corruptCopyArea) {
       const after = (await md5s()).stdout;

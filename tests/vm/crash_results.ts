@@ -29,6 +29,8 @@ export interface LaneResult {
   held?: boolean;
   /** mdts grows: the last reshape write before the cut (from MDTS_WRITE_LOG). */
   lastWrite?: string;
+  /** mdts lanes: migration records the monitor wrote (the next volume's, at its start). */
+  monitorRecordWrites?: number;
 }
 
 export interface StoredRound {
