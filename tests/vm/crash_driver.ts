@@ -650,6 +650,7 @@ export const CUTTERS: { rule: string; shape: Shape }[] = [
  * held, so six lanes start 0-20 s apart and the cut (by time, or at an event of one lane)
  * falls at a different point of each; 5 rounds = 10 per shape. Round 16 (x1): grows by mdadm
  * 4.2 resumed by mdts, and grows by mdts resumed by mdadm 4.2, one lane of each shape each.
+ * Rounds 17-18: INTEROP_ROUNDS.
  */
 export function matrix(): RoundOptions[] {
   const shapes: Shape[] = ["r5", "r0", "r05", "r5", "r0", "r05"];
@@ -704,8 +705,43 @@ export function matrix(): RoundOptions[] {
     };
   });
   rounds.push({ name: "x1", lanes: interop, rule: { kind: "time:45000" } });
+  rounds.push(...INTEROP_ROUNDS);
   return rounds;
 }
+
+/**
+ * Rounds 17-18 (i1, i2; also tests/vm/crash_interop.test.ts): mdts grows held around the start
+ * of each volume's migration and resumed by mdadm 4.2, which starts a volume recorded as
+ * migrating with its record at unit 0 in place in its new shape (core/grow/run.ts
+ * prepareFirstUnit, prepareNextUnit); and mdadm 4.2's raid0 + raid5 grow cut at its backward
+ * takeover, resumed by mdts (mdmon 4.2 may have applied volume 0's last checkpoint to volume 1).
+ */
+export const INTEROP_ROUNDS: RoundOptions[] = [
+  {
+    name: "i1",
+    lanes: [
+      // before the metadata update (nothing migrates yet: the old shape comes back), and
+      // just after it (the record rewritten on the first disk: unit 0 restored, then on)
+      { id: "p1", shape: "r0", grow: "mdts", resume: "mdadm", holdAt: "ckpt:2" },
+      { id: "p2", shape: "r0", grow: "mdts", resume: "mdadm", holdAt: "ckpt:3" },
+      { id: "q1", shape: "r5", grow: "mdts", resume: "mdadm", holdAt: "ckpt:2" },
+      { id: "q2", shape: "r5", grow: "mdts", resume: "mdadm", holdAt: "ckpt:3" },
+      { id: "c", shape: "r0", grow: "mdts", resume: "mdadm" },
+    ],
+    rule: { kind: "pos:20", lane: "c" },
+  },
+  {
+    name: "i2",
+    lanes: [
+      // volume 0 has 4 critical units on 4 disks: copy-area write 18 is volume 1's unit 0,
+      // backed up during volume 0's last windows
+      { id: "e2", shape: "r05", grow: "mdts", resume: "mdadm", holdAt: "copy:18" },
+      { id: "e3", shape: "r05", grow: "mdts", resume: "mdadm", holdAt: "unit:1:0" },
+      { id: "g", shape: "r05", grow: "mdadm", resume: "mdts" },
+    ],
+    rule: { kind: "takeover-back:0", lane: "g" },
+  },
+];
 
 function commitId(): string {
   const git = (...args: string[]) =>
