@@ -242,6 +242,17 @@ export async function decideResume(inp: DecideInput): Promise<ResumeDecision | n
       );
     }
     unit = k;
+  } else if (metadataUnit >= u.numUnits) {
+    // Every unit done by the metadata's count, yet no record of this migration: neither tool
+    // checkpoints a volume's end without its record, but mdmon 4.2 applies the previous
+    // volume's end checkpoint to the next one before that one's record is written (an mdadm
+    // 4.2 raid0 + raid5 grow cut at its first volume's backward takeover: volume 1 at
+    // "Checkpoint : 8" with an empty record, nothing moved). Nothing of this volume moved.
+    ignored.push(
+      `curr_migr_unit ${metadataUnit} of the metadata: the end, with no record of this ` +
+        `migration (the previous volume's last checkpoint): restarted from unit 0`,
+    );
+    unit = 0;
   }
   // the end reached but the migration not ended: md redoes the last unit when that is safe
   if (unit >= u.numUnits) {

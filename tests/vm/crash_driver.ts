@@ -132,8 +132,11 @@ async function createLane(vm: Vm, mdts: string, l: Placed): Promise<void> {
     const mib = s.vols[i][1];
     ok(
       await vm.run(
+        // settle is only a wait: once udevd dropped its connection ("Failed to wait for
+        // daemon to reply: Broken pipe", seen once in CI after the array had started)
         `udevadm settle; mdadm -C /dev/md/${v.name} -l ${v.level} -n ${s.members} ` +
-          `${dev.slice(0, s.members).join(" ")} -z ${mib}M --assume-clean -R; udevadm settle`,
+          `${dev.slice(0, s.members).join(" ")} -z ${mib}M --assume-clean -R && ` +
+          `{ udevadm settle || { sleep 2; udevadm settle; } || true; }`,
       ),
     );
   }

@@ -80,6 +80,24 @@ Deno.test("f_crashed resume: a metadata checkpoint past the record (another volu
   );
 });
 
+Deno.test("f_crashed resume: the metadata at the end with no record of this migration restarts from unit 0", async () => {
+  // mdadm 4.2 + mdmon, raid0 + raid5 cut at volume 0's backward takeover: volume 1 at
+  // "Checkpoint : 8" (8 units, like volume 0) with an empty record
+  const { inp } = input({ mpbUnit: 16 });
+  inp.records[0].record = null;
+  inp.records[1].record = null;
+  const d = (await decideResume(inp))!;
+  assert.equal(d.geometry.unit.numUnits, 16);
+  assert.equal(d.unit, 0);
+  assert.match(d.ignored.join("\n"), /the end, with no record of this migration/);
+  // with the record cleared at the end of mdts's own volume, the metadata's last checkpoint
+  // (never the end) stands
+  const own = input({ mpbUnit: 15 });
+  own.inp.records[0].record = null;
+  own.inp.records[1].record = null;
+  assert.equal((await decideResume(own.inp))!.unit, 15);
+});
+
 Deno.test("f_crashed resume: rec_status 1 at unit 2 restores unit 2 from mdadm's copy area (parity)", async () => {
   const { inp, record } = input({ mpbUnit: 2 });
   inp.records[0].record = withUnit(record, 2, 1);
