@@ -200,7 +200,15 @@ export async function decideResume(inp: DecideInput): Promise<ResumeDecision | n
   let unit = metadataUnit;
   if (best !== null && best.recStatus === MIGR_REC_STATUS.UNIT_SRC_IN_CP_AREA) {
     const k = recordUnit(best);
-    if (k < metadataUnit) {
+    if (k < metadataUnit && metadataUnit >= u.numUnits) {
+      // the metadata at the end while the record still backs up unit k: the end is the
+      // previous volume's, applied to this one by mdmon 4.2 (neither tool checkpoints an end
+      // its record does not show); the copy area is checked below like any other
+      ignored.push(
+        `curr_migr_unit ${metadataUnit} of the metadata: the end, while this migration's ` +
+          `record has unit ${k} in the copy area (the previous volume's last checkpoint)`,
+      );
+    } else if (k < metadataUnit) {
       throw new BackupError(
         "unit-mismatch",
         "migr_record.curr_migr_unit",

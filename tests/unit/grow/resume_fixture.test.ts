@@ -98,6 +98,18 @@ Deno.test("f_crashed resume: the metadata at the end with no record of this migr
   assert.equal((await decideResume(own.inp))!.unit, 15);
 });
 
+Deno.test("f_crashed resume: the metadata at the end while the record has a unit in the copy area: restored from it", async () => {
+  // mdadm 4.2 + mdmon, raid0 + raid5 cut at volume 0's backward takeover after mdadm backed
+  // up volume 1's unit 0: volume 1 at the end by the metadata (volume 0's last checkpoint)
+  const { inp, record } = input({ mpbUnit: 16 });
+  inp.records[0].record = withUnit(record, 2, 1);
+  inp.records[1].record = withUnit(record, 2, 1);
+  const d = (await decideResume(inp))!;
+  assert.equal(d.restore.kind, "restore");
+  assert.equal(d.unit, 3);
+  assert.match(d.ignored.join("\n"), /the end, while this migration's record has unit 2/);
+});
+
 Deno.test("f_crashed resume: rec_status 1 at unit 2 restores unit 2 from mdadm's copy area (parity)", async () => {
   const { inp, record } = input({ mpbUnit: 2 });
   inp.records[0].record = withUnit(record, 2, 1);
