@@ -5,13 +5,8 @@
  * monitor "puts it into migration" (it never will: the second volume holds the migration).
  */
 import assert from "node:assert/strict";
-import {
-  addSpare,
-  addVolume,
-  beginMigration,
-  endMigration,
-  newContainer,
-} from "../../../meta/imsm/edit/mod.ts";
+import { endMigration } from "../../../meta/imsm/edit/mod.ts";
+import { raid0Raid5Growing } from "./two_volumes.ts";
 import { volumeInGeneralMigration } from "../../../meta/imsm/accessors.ts";
 import { resumePlan } from "../../../core/grow/resume.ts";
 import { Runner } from "../../../core/grow/run.ts";
@@ -22,25 +17,8 @@ const DISK = 131072; // 64 MiB
 const NAMES = ["vda", "vdb", "vdc", "vdd"];
 
 function secondVolumeMigrating() {
-  const disk = (n: string) => ({ serial: `/dev/${n}`, sizeSectors: DISK });
-  let c = newContainer(NAMES.slice(0, 3).map(disk));
-  for (const [i, level] of [0, 5].entries()) {
-    c = addVolume(c, {
-      name: `vol${i}`,
-      level: level as 0 | 5,
-      members: NAMES.slice(0, 3).map((n) => `/dev/${n}`),
-      chunkKiB: 128,
-      sizeKiB: 8192 * (level === 5 ? 2 : 3),
-      assumeClean: true,
-      familyNum: 0x1234,
-      creationTime: 1700000000n,
-    });
-  }
-  c = addSpare(c, disk("vdd"));
-  c = beginMigration(c, 0, { kind: "grow-disks", newDisks: ["/dev/vdd"] });
   // volume 0's reshape done: the monitor ends its migration and starts volume 1's
-  c = endMigration(c, 0);
-  return c;
+  return endMigration(raid0Raid5Growing(NAMES, DISK), 0);
 }
 
 Deno.test("resume: volume 0 grown, volume 1 migrating: the continue skips volume 0 at once", async () => {

@@ -6,14 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { FakeKernel } from "../../../kernel/fake/fake_kernel.ts";
-import {
-  addSpare,
-  addVolume,
-  beginMigration,
-  endMigration,
-  newContainer,
-  prepareWrite,
-} from "../../../meta/imsm/edit/mod.ts";
+import { endMigration, prepareWrite } from "../../../meta/imsm/edit/mod.ts";
+import { raid0Raid5Growing } from "../grow/two_volumes.ts";
 import { setCurrMigrUnit } from "../../../meta/imsm/edit/records.ts";
 import { cloneContainer } from "../../../meta/imsm/edit/container.ts";
 import { storeContainer } from "../../../core/imsm/store.ts";
@@ -26,22 +20,7 @@ const RECORD_AT = BigInt(DISK_BYTES - 512);
 
 async function twoVolumesGrowing() {
   const kernel = new FakeKernel(NAMES.map((name) => ({ name, sizeBytes: DISK_BYTES })));
-  const disk = (n: string) => ({ serial: `/dev/${n}`, sizeSectors: DISK_BYTES / 512 });
-  let c = newContainer(NAMES.slice(0, 3).map(disk));
-  for (const [i, level] of [0, 5].entries()) {
-    c = addVolume(c, {
-      name: `vol${i}`,
-      level: level as 0 | 5,
-      members: NAMES.slice(0, 3).map((n) => `/dev/${n}`),
-      chunkKiB: 128,
-      sizeKiB: 8192 * (level === 5 ? 2 : 3),
-      assumeClean: true,
-      familyNum: 0x1234,
-      creationTime: 1700000000n,
-    });
-  }
-  c = addSpare(c, disk("vdd"));
-  c = beginMigration(c, 0, { kind: "grow-disks", newDisks: ["/dev/vdd"] });
+  const c = raid0Raid5Growing(NAMES, DISK_BYTES / 512);
   const targets = NAMES.map((x) => ({
     serial: `/dev/${x}`,
     device: `/dev/${x}`,
