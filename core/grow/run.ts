@@ -125,7 +125,7 @@ export interface GrowReport {
 
 const MAX_SECTOR_TEXT = (1n << 63n) - 1n;
 
-/** Unit 0 of the first volume, backed up and recorded before its migration began. */
+/** Unit 0 of a volume, backed up before the metadata shows it migrating (prepareUnit0). */
 export interface PreparedUnit {
   volumeIndex: number;
   /** The raid0 volume was taken over to raid4/5 for it. */
@@ -154,7 +154,7 @@ export class Runner {
   device: string;
   /** md reshape started on the current volume: from here the disks must stay resumable. */
   reshaping = false;
-  /** The first volume's unit 0, backed up before the metadata says it migrates (prepareFirstUnit). */
+  /** Unit 0 of the volume the monitor migrates next, backed up early (prepareFirstUnit, prepareNextUnit). */
   prepared: PreparedUnit | null = null;
   /** The next volume's record was handed to the monitor during the current volume's last windows. */
   handedOver = false;
