@@ -193,8 +193,13 @@ function growCommand(mdts: string, l: Placed, env: string, waitHolds: string[] =
   const tool = l.grow === "mdts"
     ? `MDTS_WRITE_LOG=$MDTS_VM_SIGNALS/../writes-${l.id}.log ${env} ${mdts}`
     : "mdadm";
+  // both tools leave the grow to a detached child (its command line ends like the parent's):
+  // the end marker says the whole grow ended before the cut (where the cut fell, runRound)
+  const child = `grow /dev/md/${l.id} --raid-devices=${n}$`;
   return `${wait}${delay}${tool} --grow /dev/md/${l.id} --raid-devices=${n} ` +
-    `>>${"$MDTS_VM_SIGNALS"}/../grow-${l.id}.log 2>&1`;
+    `>>${"$MDTS_VM_SIGNALS"}/../grow-${l.id}.log 2>&1; rc=$?; ` +
+    `while pgrep -f '${child}' >/dev/null; do sleep 1; done; ` +
+    `echo $rc > ${"$MDTS_VM_SIGNALS"}/../grow-ended-${l.id}`;
 }
 
 /** A guest script that runs vm_signal cut when the rule's event happens. */
@@ -467,6 +472,7 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
     }
   };
   const heldThere = new Map(held.map((id) => [id, exists(`${signals}/held-${id}`)]));
+  const ended = new Map(lanes.map((l) => [l.id, exists(`${chanDir}/grow-ended-${l.id}`)]));
   const lastWrites = new Map<string, string | undefined>();
   const monitorRecords = new Map<string, number>();
   for (const l of lanes.filter((x) => x.grow === "mdts")) {
@@ -527,18 +533,22 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
   for (const [i, l] of lanes.entries()) {
     if (l.corruptCopyArea) continue;
     const r = results[i];
-    // a cut before the grow's first metadata write leaves nothing to resume: the volume
-    // must come back in its old shape with its data
+    // a cut before the grow's metadata update leaves nothing to resume: the volume must
+    // come back in its old shape with its data
     const s = SHAPES[l.shape];
-    const before = !/general migration/.test(r.atCut) &&
+    const oldShape = !/general migration/.test(r.atCut) &&
       new RegExp(`Members : ${s.members}(;|$)`).test(r.atCut);
-    if (before) r.phase = "before";
-    else if (!/general migration/.test(r.atCut)) r.phase = "after";
+    r.phase = cutPhase(
+      r.atCut,
+      oldShape,
+      ended.get(l.id)!,
+      l.grow === "mdts" && !!r.lastWrite && r.lastWrite !== "none",
+    );
     r.resumed = await waitFinished(
       vm,
       l,
       Math.max(10_000, deadline - Date.now()),
-      before ? s.members : s.grow,
+      oldShape ? s.members : s.grow,
     );
     r.bytesDiffering = r.resumed ? await bytesDiffering(vm, l) : null;
     if (!r.resumed) {
@@ -551,6 +561,25 @@ export async function runRound(o: RoundOptions): Promise<LaneResult[]> {
     log(`${o.name}/${l.id}: resumed=${r.resumed} bytes differing=${r.bytesDiffering}`);
   }
   return results;
+}
+
+/**
+ * Where a cut fell in a lane's grow. The grow's child had ended: after. The metadata in the old
+ * shape, not migrating: before, unless mdts had written its first unit's backup and record
+ * (prepared: nothing to resume, the old shape comes back). Migrating: during. The migration
+ * ended but the grow still running (size change, takeover back, the next volume's start):
+ * finishing.
+ */
+export function cutPhase(
+  atCut: string,
+  oldShape: boolean,
+  growEnded: boolean,
+  mdtsWroteBackup: boolean,
+): LaneResult["phase"] {
+  if (growEnded) return "after";
+  if (/general migration/.test(atCut)) return "during";
+  if (oldShape) return mdtsWroteBackup ? "prepared" : "before";
+  return "finishing";
 }
 
 /**

@@ -20,8 +20,13 @@ export interface LaneResult {
   resumed: boolean;
   bytesDiffering: number | null;
   note: string;
-  /** Where the cut fell for this lane: before its grow began, during it, after it ended. */
-  phase: "before" | "during" | "after";
+  /**
+   * Where the cut fell for this lane (crash_driver.ts cutPhase): before its grow wrote
+   * anything; prepared (mdts's first backup written, no migration yet); during the migration;
+   * finishing (migration ended, grow still running); after the grow ended. Rounds stored before
+   * 2026-11-25 have only before/during/after, "after" meaning "not migrating, new shape".
+   */
+  phase: "before" | "prepared" | "during" | "finishing" | "after";
   assembleExit: number;
   /** Corrupted copy area: refused, nothing written, volume not started. */
   refusedClean?: boolean;
@@ -117,7 +122,7 @@ export function summaryTable(rows: LaneResult[]): string {
     "|---|---|---|---|---|---|---|",
   ];
   for (const [key, rs] of groups) {
-    const inside = rs.filter((r) => r.phase === "during");
+    const inside = rs.filter((r) => INSIDE.includes(r.phase));
     const lost = rs.filter((r) => (r.bytesDiffering ?? 0) > 0 || !r.resumed);
     const bold = key.endsWith("| all") ? "**" : "";
     lines.push(
@@ -129,6 +134,9 @@ export function summaryTable(rows: LaneResult[]): string {
   }
   return lines.join("\n") + "\n";
 }
+
+/** Cuts counted as inside the grow: it had written something and had not ended. */
+const INSIDE: LaneResult["phase"][] = ["prepared", "during", "finishing"];
 
 /** crash_results.md: the summary, the rounds (when, at which commit), every lane. */
 export function renderResults(store: ResultsStore, matrixSize: number): string {

@@ -14,6 +14,7 @@ import {
   summaryTable,
 } from "../../vm/crash_results.ts";
 import {
+  cutPhase,
   CUTTERS,
   faultPoint,
   HOLDS,
@@ -78,6 +79,9 @@ Deno.test("crash results: summary per tool and shape counts cut points inside th
     lane({ lane: "5b", held: true, rule: "ckpt:4 (held)", lastWrite: "migration-record #4" }),
     lane({ lane: "0a", shape: "r0", resumed: false, bytesDiffering: null }),
     lane({ lane: "0b", shape: "r0", phase: "after" }),
+    lane({ lane: "0c", shape: "r0", phase: "finishing" }),
+    lane({ lane: "0d", shape: "r0", phase: "prepared" }),
+    lane({ lane: "0e", shape: "r0", phase: "before" }),
     lane({ lane: "k", refusedClean: true, resumed: false, bytesDiffering: null }),
     lane({ lane: "m5a", grow: "mdadm", resume: "mdadm", bytesDiffering: 4096 }),
   ];
@@ -88,8 +92,8 @@ Deno.test("crash results: summary per tool and shape counts cut points inside th
       "resumed and finished | bytes differing (sum) | lanes with any byte lost or unfinished |",
       "|---|---|---|---|---|---|---|",
       "| mdts -> mdts | r5 | 2 | 0 | 2/2 | 0 | 0 |",
-      "| mdts -> mdts | r0 | 1 | 1 | 0/1 | 0 | 1 |",
-      "| mdts -> mdts | **all** | **3** | 1 | 2/3 | 0 | 1 |",
+      "| mdts -> mdts | r0 | 3 | 2 | 2/3 | 0 | 1 |",
+      "| mdts -> mdts | **all** | **5** | 2 | 4/5 | 0 | 1 |",
       "| mdadm -> mdadm | r5 | 1 | 0 | 1/1 | 4096 | 1 |",
       "| mdadm -> mdadm | **all** | **1** | 0 | 1/1 | 4096 | 1 |",
       "",
@@ -108,13 +112,28 @@ Deno.test("crash results: summary per tool and shape counts cut points inside th
     md,
     /Rounds run: 2 of 15 \(not run yet: 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15\)/,
   );
-  assert.match(md, /\| 1 \| t1 \| pos:10@5a \| 2026-11-24 12:50 \| abc1234 \| 6 \| ran \|/);
+  assert.match(md, /\| 1 \| t1 \| pos:10@5a \| 2026-11-24 12:50 \| abc1234 \| 9 \| ran \|/);
   assert.match(md, /\| 4 \| t4 .* \| 0 \| failed: guest command failed \/ oops \|/);
   assert.match(
     md,
     /\| t01 \| 5b \| r5 \| mdts \| mdts \| ckpt:4 \(held there\) \| during \| migration-record #4 \|/,
   );
   assert.match(md, /\| t01 \| k \| .* \| refused: true \| - \|/);
+});
+
+Deno.test("crash matrix: where a cut fell, from the metadata at the cut and whether the grow had ended", () => {
+  const migrating = "Members : 4 <-- 3;Migrate State : general migration;Checkpoint : 2 (6144);";
+  const idleOld = "Members : 3;Migrate State : idle;Map State : normal;";
+  const idleNew = "Members : 4;Migrate State : idle;Map State : normal;";
+  assert.equal(cutPhase(migrating, false, false, true), "during");
+  assert.equal(cutPhase(idleOld, true, false, false), "before");
+  // mdts's first backup and record are on disk, the metadata does not migrate yet
+  assert.equal(cutPhase(idleOld, true, false, true), "prepared");
+  // size change, takeover back: the migration ended, the grow had not
+  assert.equal(cutPhase(idleNew, false, false, true), "finishing");
+  assert.equal(cutPhase(idleNew, false, true, true), "after");
+  // a grow that ended (refused, or failed) before the cut is not inside it either
+  assert.equal(cutPhase(idleOld, true, true, false), "after");
 });
 
 Deno.test("crash matrix: 20 distinct mdts cut points per shape with the issue's events, 10 mdadm lanes per shape, interop both ways", () => {
