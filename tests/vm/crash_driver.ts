@@ -681,8 +681,8 @@ export const CUTTERS: { rule: string; shape: Shape }[] = [
  * gives six cut points; 10 rounds = 20 per shape. mdadm 4.2 rounds: its grows cannot be
  * held, so six lanes start 0-20 s apart and the cut (by time, or at an event of one lane)
  * falls at a different point of each; 5 rounds = 10 per shape. Round 16 (x1): grows by mdadm
- * 4.2 resumed by mdts, and grows by mdts resumed by mdadm 4.2, one lane of each shape each.
- * Rounds 17-18: INTEROP_ROUNDS.
+ * 4.2 resumed by mdts, and grows by mdts resumed by mdadm 4.2, one lane of each shape each;
+ * round 19 (x2) the same, cut later. Rounds 17-18: INTEROP_ROUNDS.
  */
 export function matrix(): RoundOptions[] {
   const shapes: Shape[] = ["r5", "r0", "r05", "r5", "r0", "r05"];
@@ -725,21 +725,32 @@ export function matrix(): RoundOptions[] {
     rounds.push({ name: `d${i + 1}`, lanes, rule });
   });
   // interop: each tool resumes the other's grows, cut wherever staggered starts put them
-  const interop: Lane[] = shapes.map((shape, j) => {
-    const byMdadm = j < 3;
-    return {
-      id: `${byMdadm ? "x" : "y"}${shape.slice(1)}`,
-      shape,
-      grow: byMdadm ? "mdadm" : "mdts",
-      resume: byMdadm ? "mdts" : "mdadm",
-      // mdadm 4.2's grows take ~30 s here; mdts's, three at once on the VM's one CPU, reach
-      // their first record write only after ~40 s (at 62ffa22 y5/y0 started at 8 s/5 s were cut
-      // before it): all mid-grow at 45 s
-      delayMs: [25000, 30000, 20000, 0, 0, 0][j],
-    };
+  const interop = (delays: number[]): Lane[] =>
+    shapes.map((shape, j) => {
+      const byMdadm = j < 3;
+      return {
+        id: `${byMdadm ? "x" : "y"}${shape.slice(1)}`,
+        shape,
+        grow: byMdadm ? "mdadm" : "mdts",
+        resume: byMdadm ? "mdts" : "mdadm",
+        delayMs: delays[j],
+      };
+    });
+  // mdadm 4.2's grows take ~30 s here; mdts's, three at once on the VM's one CPU, reach
+  // their first record write only after ~40 s (at 62ffa22 y5/y0 started at 8 s/5 s were cut
+  // before it): all mid-grow at 45 s
+  rounds.push({
+    name: "x1",
+    lanes: interop([25000, 30000, 20000, 0, 0, 0]),
+    rule: { kind: "time:45000" },
   });
-  rounds.push({ name: "x1", lanes: interop, rule: { kind: "time:45000" } });
   rounds.push(...INTEROP_ROUNDS);
+  // round 19: later in each grow: mdadm's 20-35 s in, mdts's well into their reshapes
+  rounds.push({
+    name: "x2",
+    lanes: interop([45000, 50000, 35000, 0, 0, 0]),
+    rule: { kind: "time:70000" },
+  });
   return rounds;
 }
 
