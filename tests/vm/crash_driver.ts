@@ -589,15 +589,15 @@ export function cutPhase(
  * 1 disks); a critical unit is a record (status 1, after its copy area) and one after its
  * window (status 0, the next unit); the copy area is one write per disk of the container.
  * Unit 0 of the first volume is backed up and recorded before the metadata update (records
- * #1-#2, copy-area writes of unit 0: nothing migrates yet) and recorded again once the volume
- * migrates (#3-#4). The comments below name what the points meant when the matrix ran (the
- * order before 2026-11-25: #1-#2 unit 0 in place, #3-#4 unit 0 in the copy area).
+ * #1-#2, copy-area writes of unit 0: nothing migrates yet, a cut there is "prepared") and
+ * recorded again once the volume migrates (#3-#4). Rounds stored before 2026-11-25 ran the
+ * older order (#1-#2 unit 0 in place, #3-#4 unit 0 in the copy area).
  */
 export const HOLDS: Record<Shape, string[]> = {
   r5: [
-    "ckpt:2", // the first record (unit 0) on both disks: migration started, nothing moved
-    "copy:2", // unit 0's backup on 2 of the 4 disks: a torn copy area, the record says normal
-    "ckpt:3", // the backup record of unit 0 on one disk only: the two records disagree
+    "ckpt:2", // unit 0 backed up and recorded on both disks, no migration yet (prepared)
+    "copy:2", // unit 0's backup on 2 of the 4 disks, no record yet (prepared)
+    "ckpt:3", // migrating; unit 0's record rewritten on one disk only
     "ckpt:4", // unit 0 in the copy area, recorded on both disks (restore at assembly)
     "ckpt:6", // window 0 done: unit 1 recorded
     "copy:6", // unit 1's backup torn
@@ -613,9 +613,9 @@ export const HOLDS: Record<Shape, string[]> = {
     "end:0", // the last record cleared: reshape done, migration not yet ended
   ],
   r0: [
-    "ckpt:1", // the first record on one disk only
-    "ckpt:2",
-    "copy:2", // unit 0's backup on 2 of the 3 disks
+    "ckpt:1", // unit 0's early record on one disk only (prepared)
+    "ckpt:2", // on both (prepared)
+    "copy:2", // unit 0's backup on 2 of the 3 disks (prepared)
     "ckpt:4",
     "copy:5", // unit 1's backup torn
     "ckpt:6",
@@ -633,9 +633,9 @@ export const HOLDS: Record<Shape, string[]> = {
   ],
   r05: [
     // volume 0 (raid0 3->4, run as raid4): units 0-3 through the copy area
-    "ckpt:2",
-    "copy:3", // unit 0's backup on 3 of the 4 disks
-    "ckpt:4",
+    "ckpt:2", // unit 0 backed up and recorded, no migration yet (prepared)
+    "copy:3", // unit 0's backup on 3 of the 4 disks (prepared)
+    "ckpt:4", // migrating, unit 0 in the copy area
     "unit:0:2", // unit 2 recorded (both disks), before its backup
     "ckpt:12", // unit 2 in the copy area
     "copy:14", // unit 3's backup torn
