@@ -682,7 +682,7 @@ export const CUTTERS: { rule: string; shape: Shape }[] = [
  * held, so six lanes start 0-20 s apart and the cut (by time, or at an event of one lane)
  * falls at a different point of each; 5 rounds = 10 per shape. Round 16 (x1): grows by mdadm
  * 4.2 resumed by mdts, and grows by mdts resumed by mdadm 4.2, one lane of each shape each;
- * round 19 (x2) the same, cut later. Rounds 17-18: INTEROP_ROUNDS.
+ * round 19 (x2) the same, cut later. Rounds 17-18: INTEROP_ROUNDS. Round 20: T11.
  */
 export function matrix(): RoundOptions[] {
   const shapes: Shape[] = ["r5", "r0", "r05", "r5", "r0", "r05"];
@@ -751,6 +751,7 @@ export function matrix(): RoundOptions[] {
     lanes: interop([45000, 50000, 35000, 0, 0, 0]),
     rule: { kind: "time:70000" },
   });
+  rounds.push(T11);
   return rounds;
 }
 
@@ -787,6 +788,23 @@ export const INTEROP_ROUNDS: RoundOptions[] = [
     rule: { kind: "takeover-back:0", lane: "g" },
   },
 ];
+
+/**
+ * Round 20 (t11): more mdts cut points inside the migrations, past the critical sections
+ * (t01 holds five lanes at their first unit's early backup, before the metadata migrates).
+ */
+export const T11: RoundOptions = {
+  name: "t11",
+  lanes: [
+    { id: "5a", shape: "r5", grow: "mdts", resume: "mdts", holdAt: "unit:0:6" },
+    { id: "0a", shape: "r0", grow: "mdts", resume: "mdts", holdAt: "unit:0:5" },
+    { id: "05a", shape: "r05", grow: "mdts", resume: "mdts", holdAt: "unit:0:5" },
+    { id: "5b", shape: "r5", grow: "mdts", resume: "mdts", holdAt: "unit:0:10" },
+    { id: "0b", shape: "r0", grow: "mdts", resume: "mdts", holdAt: "unit:0:9" },
+    { id: "05b", shape: "r05", grow: "mdts", resume: "mdts" },
+  ],
+  rule: { kind: "pos:30:1", lane: "05b" },
+};
 
 function commitId(): string {
   const git = (...args: string[]) =>

@@ -20,6 +20,7 @@ import {
   HOLDS,
   lastReshapeWrite,
   matrix,
+  T11,
   unitsOf,
 } from "../../vm/crash_driver.ts";
 import { parseFaultRule, WriteSeam } from "../../../kernel/writes.ts";
@@ -136,9 +137,9 @@ Deno.test("crash matrix: where a cut fell, from the metadata at the cut and whet
   assert.equal(cutPhase(idleOld, true, true, false), "after");
 });
 
-Deno.test("crash matrix: 20 distinct mdts cut points per shape with the issue's events, 10 mdadm lanes per shape, interop both ways", () => {
+Deno.test("crash matrix: 22 distinct mdts cut points per shape with the issue's events, 10 mdadm lanes per shape, interop both ways", () => {
   const rounds = matrix();
-  assert.equal(rounds.length, 19);
+  assert.equal(rounds.length, 20);
   const points: Record<string, string[]> = {};
   for (const r of rounds) {
     const unheld = r.lanes.filter((l) => l.holdAt === undefined);
@@ -153,10 +154,15 @@ Deno.test("crash matrix: 20 distinct mdts cut points per shape with the issue's 
   }
   for (const shape of ["r5", "r0", "r05"] as const) {
     const p = points[`mdts->mdts ${shape}`];
-    assert.equal(p.length, 20, shape);
-    assert.equal(new Set(p).size, 20, `${shape}: ${p}`);
+    assert.equal(p.length, 22, shape);
+    assert.equal(new Set(p).size, 22, `${shape}: ${p}`);
+    const t11 = T11.lanes.filter((l) => l.shape === shape).map((l) => l.holdAt ?? T11.rule.kind);
     assert.deepEqual(
-      [...HOLDS[shape], ...CUTTERS.filter((c) => c.shape === shape).map((c) => c.rule)].sort(),
+      [
+        ...HOLDS[shape],
+        ...CUTTERS.filter((c) => c.shape === shape).map((c) => c.rule),
+        ...t11,
+      ].sort(),
       [...p].sort(),
     );
     const kinds = new Set(p.map((x) => x.split(":")[0]));
